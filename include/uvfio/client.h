@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One client API for a VFIO device, wherever it lives:
+ *   "vfio-user:/path/to.sock"      a vfio-user server (uvfio serve, libvfio-user, SPDK ...)
+ *   later: "pci:0000:00:03.0", "/dev/vfio/N:BDF", "/dev/vfio/devices/vfioX"
+ *                                  the kernel's VFIO (container/group or iommufd cdev)
+ *
+ * The verbs are those of the kernel's device fd. A driver written on them
+ * runs unchanged against real hardware and against an emulated device.
+ * Functions return 0 (or a byte count) or a negative errno.
+ */
+#ifndef UVFIO_CLIENT_H
+#define UVFIO_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <uvfio/device.h>
+#include <uvfio/dma.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct uvfio_client;
+
+struct uvfio_client_opts {
+	uint32_t timeout_ms; /* per reply; 0: 5000. A dead server never hangs a call. */
+};
+
+int uvfio_client_open(const char *location, const struct uvfio_client_opts *opts,
+		      struct uvfio_client **out);
+/* Unmaps what the client mapped, closes fds and the connection. */
+void uvfio_client_close(struct uvfio_client *c);
+
+int uvfio_client_get_info(struct uvfio_client *c, struct vfio_device_info *info);
+/*
+ * Region info with its capabilities parsed (argsz retry done inside).
+ * out->mmap_fd is the region's fd when it is mappable (owned by the client,
+ * valid until close), else -1.
+ */
+int uvfio_client_region(struct uvfio_client *c, uint32_t index,
+			struct uvfio_region *out);
+ssize_t uvfio_client_read(struct uvfio_client *c, uint32_t index, uint64_t pos,
+			  void *buf, size_t count);
+ssize_t uvfio_client_write(struct uvfio_client *c, uint32_t index, uint64_t pos,
+			   const void *buf, size_t count);
+/* Map [pos, pos+len) of a mappable area of region `index` (prot: PROT_*). */
+void *uvfio_client_mmap(struct uvfio_client *c, uint32_t index, uint64_t pos,
+			size_t len, int prot);
+int uvfio_client_munmap(struct uvfio_client *c, void *addr, size_t len);
+
+int uvfio_client_irq_info(struct uvfio_client *c, struct vfio_irq_info *info);
+/* As VFIO_DEVICE_SET_IRQS: data is u8[count] (BOOL) or s32 fds[count] (EVENTFD). */
+int uvfio_client_set_irqs(struct uvfio_client *c, const struct vfio_irq_set *hdr,
+			  const void *data);
+
+/*
+ * Map caller memory for device DMA. Over vfio-user: with args->fd >= 0 the
+ * fd is passed to the server (the client keeps its own fd) and the device
+ * reaches the memory directly; without an fd the window is message based
+ * and the client serves the server's DMA_READ/WRITE from args->vaddr.
+ */
+int uvfio_client_dma_map(struct uvfio_client *c, const struct uvfio_dma_map_args *args);
+int uvfio_client_dma_unmap(struct uvfio_client *c, uint64_t iova, uint64_t size);
+int uvfio_client_dma_unmap_all(struct uvfio_client *c);
+
+int uvfio_client_reset(struct uvfio_client *c);
+/* As VFIO_DEVICE_FEATURE on `buf` (struct vfio_device_feature + data, argsz bytes). */
+int uvfio_client_feature(struct uvfio_client *c, void *buf);
+/* Migration data (MIG_DATA_READ/WRITE over vfio-user, data_fd on the kernel). */
+ssize_t uvfio_client_mig_read(struct uvfio_client *c, void *buf, size_t len);
+int uvfio_client_mig_write(struct uvfio_client *c, const void *buf, size_t len);
+
+/*
+ * Serve requests the device sends while no call is in progress (vfio-user
+ * DMA_READ/WRITE). Poll uvfio_client_fd() for POLLIN, then call this.
+ */
+int uvfio_client_fd(struct uvfio_client *c);
+int uvfio_client_process(struct uvfio_client *c, int timeout_ms);
+
+/* "vfio-user", "kernel-group", "kernel-cdev" */
+const char *uvfio_client_backend(struct uvfio_client *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

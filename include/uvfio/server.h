@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Serve a uvfio device over the vfio-user protocol on a UNIX socket.
+ *
+ * One client at a time (a second one gets a clear refusal). On disconnect
+ * the server drops every DMA window and IRQ eventfd of that client, keeps
+ * the device's state, and accepts the next client.
+ *
+ * Run it in its own loop (uvfio_server_run) or embed it: poll
+ * uvfio_server_fd() for POLLIN and call uvfio_server_dispatch().
+ */
+#ifndef UVFIO_SERVER_H
+#define UVFIO_SERVER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <uvfio/device.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct uvfio_server;
+
+struct uvfio_server_opts {
+	mode_t mode;		     /* socket file mode; 0 means 0600 */
+	int listen_fd;		     /* >= 0: an already listening socket (systemd) */
+	uint32_t max_dma_maps;	     /* 0: 65535 */
+	uint32_t max_data_xfer_size; /* 0: 1 MiB */
+	uint32_t msg_timeout_ms;     /* a started message must complete; 0: 5000 */
+};
+
+/* Create a listening server for `dev` at `path` (NULL with listen_fd). */
+int uvfio_server_create(struct uvfio_device *dev, const char *path,
+			const struct uvfio_server_opts *opts,
+			struct uvfio_server **out);
+/* Stops serving, closes the client and the socket, unlinks the path. */
+void uvfio_server_destroy(struct uvfio_server *srv);
+
+/* An fd that becomes readable when the server has work. */
+int uvfio_server_fd(struct uvfio_server *srv);
+/* Handle what is ready, waiting at most timeout_ms (0: don't wait). */
+int uvfio_server_dispatch(struct uvfio_server *srv, int timeout_ms);
+/* Serve until uvfio_server_stop(). Returns 0 or a negative errno. */
+int uvfio_server_run(struct uvfio_server *srv);
+/* Async-signal-safe and thread-safe. */
+void uvfio_server_stop(struct uvfio_server *srv);
+
+/* Whether a client is connected now. */
+int uvfio_server_has_client(struct uvfio_server *srv);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
