@@ -52,6 +52,15 @@ void uvfio_dma_destroy(struct uvfio_dma *dma);
 void uvfio_dma_set_msg_handler(struct uvfio_dma *dma, uvfio_dma_msg_fn fn,
 			       void *opaque);
 
+/*
+ * Called for each window about to be removed (unmap, unmap-all, destroy),
+ * before the space waits for its accesses in flight to end, with no lock
+ * held. The device core uses it for ops->dma_unmap.
+ */
+typedef void (*uvfio_dma_unmap_fn)(void *opaque, uint64_t iova, uint64_t size);
+void uvfio_dma_set_unmap_notify(struct uvfio_dma *dma, uvfio_dma_unmap_fn fn,
+				void *opaque);
+
 struct uvfio_dma_map_args {
 	uint64_t iova;
 	uint64_t size;
