@@ -102,6 +102,8 @@ void uvfio_device_set_request_interval_ms(struct uvfio_device *dev,
 /* Frees everything; the caller made sure nobody else holds the device. */
 static void device_free(struct uvfio_device *dev)
 {
+	/* Detach so the space no longer notifies a device about to vanish. */
+	uvfio_device_set_dma(dev, NULL);
 	uvfio_irq_free_all(dev);
 	uvfio_feature_free_all(dev);
 	uvfio_region_free_all(dev);
