@@ -9,6 +9,11 @@
  * holds the window's in-flight count, and removal waits (dma->drained) until
  * that count drops to zero. dma->unmap_lock serialises removals, so every
  * window marked dying belongs to the one removal in progress.
+ *
+ * The unmap notifier runs with unmap_lock held: it may drop references
+ * (uvfio_dma_put) and map, but must not unmap. A thread that holds a
+ * reference and unmaps the same window waits for itself, as with a pinned
+ * page in the kernel; the notifier is where a device lets go.
  */
 #include <endian.h>
 #include <errno.h>
@@ -179,6 +184,8 @@ void uvfio_dma_destroy(struct uvfio_dma *dma)
 void uvfio_dma_set_msg_handler(struct uvfio_dma *dma, uvfio_dma_msg_fn fn,
 			       void *opaque)
 {
+	if (!dma)
+		return;
 	pthread_mutex_lock(&dma->lock);
 	dma->msg_fn = fn;
 	dma->msg_opaque = opaque;
@@ -188,6 +195,8 @@ void uvfio_dma_set_msg_handler(struct uvfio_dma *dma, uvfio_dma_msg_fn fn,
 void uvfio_dma_set_unmap_notify(struct uvfio_dma *dma, uvfio_dma_unmap_fn fn,
 				void *opaque)
 {
+	if (!dma)
+		return;
 	pthread_mutex_lock(&dma->lock);
 	dma->unmap_fn = fn;
 	dma->unmap_opaque = opaque;
@@ -198,6 +207,8 @@ uint32_t uvfio_dma_count(struct uvfio_dma *dma)
 {
 	uint32_t n;
 
+	if (!dma)
+		return 0;
 	pthread_mutex_lock(&dma->lock);
 	n = dma->tree.count;
 	pthread_mutex_unlock(&dma->lock);
@@ -206,7 +217,7 @@ uint32_t uvfio_dma_count(struct uvfio_dma *dma)
 
 uint64_t uvfio_dma_pgsize(struct uvfio_dma *dma)
 {
-	return dma->pgsize; /* immutable after create */
+	return dma ? dma->pgsize : 0; /* immutable after create */
 }
 
 /* ---- map ---- */
@@ -741,6 +752,8 @@ bool uvfio_dma_logging(struct uvfio_dma *dma)
 {
 	bool on;
 
+	if (!dma)
+		return false;
 	pthread_mutex_lock(&dma->lock);
 	on = dma->logging;
 	pthread_mutex_unlock(&dma->lock);
