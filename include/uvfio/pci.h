@@ -158,7 +158,8 @@ struct uvfio_pci_device *uvfio_pci_create(const char *name,
 void uvfio_pci_destroy(struct uvfio_pci_device *pdev);
 
 struct uvfio_device *uvfio_pci_to_device(struct uvfio_pci_device *pdev);
-/* The PCI device behind a device made by uvfio_pci_create() (else NULL). */
+/* The PCI device behind `dev`, which must come from uvfio_pci_create()
+ * (e.g. inside a uvfio_device op); its device priv is the PCI device. */
 struct uvfio_pci_device *uvfio_pci_from_device(struct uvfio_device *dev);
 void *uvfio_pci_priv(struct uvfio_pci_device *pdev);
 const char *uvfio_pci_name(struct uvfio_pci_device *pdev);
