@@ -161,7 +161,8 @@ static void test_msix_delivery(void **state)
 			.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
 			.index = VFIO_PCI_MSIX_IRQ_INDEX, .start = 0, .count = 70,
 		} };
-	int e2 = make_eventfd(), e65 = make_eventfd();
+	int32_t e2 = make_eventfd(), e3 = make_eventfd(), e65 = make_eventfd();
+	const int32_t none = -1;
 
 	for (int i = 0; i < 70; i++)
 		s.fds[i] = -1;
@@ -172,15 +173,33 @@ static void test_msix_delivery(void **state)
 	cfg_write(p, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
 	cfg_write(p, msix + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
 
-	/* Masked entry: pending, delivered on unmask. */
+	/* Vectors with an eventfd are unmasked (host-programmed), others not. */
+	assert_int_equal(bar_read(p, 0, entry_ctrl(2), 4), 0);
+	assert_int_equal(bar_read(p, 0, entry_ctrl(65), 4), 0);
+	assert_int_equal(bar_read(p, 0, entry_ctrl(3), 4), PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	assert_int_equal(uvfio_pci_raise_irq(p, 65), 1);
+	assert_int_equal(efd_count(e65), 1);
+
+	/* Client-masked entry: pending, delivered once on unmask. */
+	bar_write(p, 0, entry_ctrl(65), 4, 1);
+	assert_int_equal(uvfio_pci_raise_irq(p, 65), 0);
 	assert_int_equal(uvfio_pci_raise_irq(p, 65), 0);
 	assert_int_equal(efd_count(e65), 0);
+	assert_int_equal(bar_read(p, 0, MSIX_PBA + 8, 8), 2);
 	bar_write(p, 0, entry_ctrl(65), 4, 0);
 	assert_int_equal(efd_count(e65), 1);
 	assert_int_equal(bar_read(p, 0, MSIX_PBA + 8, 8), 0);
-	/* Unmasked: straight through. */
-	assert_int_equal(uvfio_pci_raise_irq(p, 65), 1);
-	assert_int_equal(efd_count(e65), 1);
+
+	/* A vector raised before it has an eventfd is delivered when it
+	 * gets one (QEMU's disable/re-enable dance under NORESIZE). */
+	assert_int_equal(uvfio_pci_raise_irq(p, 3), 0);
+	assert_int_equal(bar_read(p, 0, MSIX_PBA, 8), 1ull << 3);
+	assert_int_equal(set_trigger_fds(p, VFIO_PCI_MSIX_IRQ_INDEX, 3, 1, &e3), 0);
+	assert_int_equal(efd_count(e3), 1);
+	assert_int_equal(bar_read(p, 0, MSIX_PBA, 8), 0);
+	/* De-assigning masks the entry again. */
+	assert_int_equal(set_trigger_fds(p, VFIO_PCI_MSIX_IRQ_INDEX, 3, 1, &none), 0);
+	assert_int_equal(bar_read(p, 0, entry_ctrl(3), 4), PCI_MSIX_ENTRY_CTRL_MASKBIT);
 
 	/* Function mask holds every vector; clearing it delivers. */
 	bar_write(p, 0, entry_ctrl(2), 4, 0);
@@ -208,8 +227,21 @@ static void test_msix_delivery(void **state)
 	cfg_write(p, PCI_COMMAND, 2, 0);
 	assert_int_equal(bar_read(p, 0, entry_ctrl(2), 4), 0xffffffff);
 
+	/* Reset restores the host-programmed masks: eventfd vectors unmasked. */
+	bar_write(p, 0, entry_ctrl(3), 4, 0);
+	assert_int_equal(uvfio_device_reset(uvfio_pci_to_device(p)), 0);
+	cfg_write(p, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	assert_int_equal(bar_read(p, 0, entry_ctrl(2), 4), 0);
+	assert_int_equal(bar_read(p, 0, entry_ctrl(3), 4), PCI_MSIX_ENTRY_CTRL_MASKBIT);
+
+	/* Disabling MSI-X through SET_IRQS masks every entry. */
+	assert_int_equal(set_irqs_none(p, VFIO_PCI_MSIX_IRQ_INDEX,
+				       VFIO_IRQ_SET_ACTION_TRIGGER, 0, 0), 0);
+	assert_int_equal(bar_read(p, 0, entry_ctrl(2), 4), PCI_MSIX_ENTRY_CTRL_MASKBIT);
+
 	uvfio_pci_destroy(p);
 	close(e2);
+	close(e3);
 	close(e65);
 }
 
