@@ -414,6 +414,36 @@ static void test_flr(void **state)
 	uvfio_pci_destroy(p);
 }
 
+/* The last close resets like the kernel's vfio-pci disable path. */
+static void test_close_resets(void **state)
+{
+	struct uvfio_pci_device *p = mk();
+	struct uvfio_device *dev = uvfio_pci_to_device(p);
+
+	assert_int_equal(uvfio_device_open(dev), 0);
+	assert_int_equal(uvfio_device_open(dev), 0);
+	dirty_state(p);
+	uvfio_device_close(dev); /* not the last */
+	assert_int_equal(resets, 0);
+	assert_true(uvfio_pci_bus_master(p));
+	uvfio_device_close(dev);
+	assert_int_equal(resets, 1);
+	assert_power_on(p);
+	uvfio_pci_destroy(p);
+}
+
+/* Registered: unregister frees the core device, destroy the rest. */
+static void test_register_lifecycle(void **state)
+{
+	struct uvfio_pci_device *p = mk();
+
+	assert_int_equal(uvfio_device_register(uvfio_pci_to_device(p)), 0);
+	uvfio_device_unregister(uvfio_pci_to_device(p));
+	assert_null(uvfio_pci_to_device(p));
+	uvfio_pci_destroy(p);
+	uvfio_pci_destroy(NULL);
+}
+
 /* ---- bus master ------------------------------------------------------------------- */
 
 static void test_bus_master_gates_dma(void **state)
@@ -469,6 +499,8 @@ int main(void)
 		cmocka_unit_test(test_intx),
 		cmocka_unit_test(test_irq_mode_conflict),
 		cmocka_unit_test(test_flr),
+		cmocka_unit_test(test_close_resets),
+		cmocka_unit_test(test_register_lifecycle),
 		cmocka_unit_test(test_bus_master_gates_dma),
 	};
 
