@@ -5,6 +5,7 @@
  * rule, FLR and DEVICE_RESET, and the bus master gate on device DMA. Every
  * delivery is checked by reading a real eventfd.
  */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include <uvfio/dma.h>
@@ -444,6 +445,56 @@ static void test_register_lifecycle(void **state)
 	uvfio_pci_destroy(NULL);
 }
 
+/*
+ * A device thread raising while the client masks, unmasks, re-assigns
+ * eventfds and resets: no deadlock (lock order bus -> core), and once
+ * everything is unmasked nothing stays pending.
+ */
+static int stop_raising; /* __atomic */
+
+static void *raiser(void *arg)
+{
+	struct uvfio_pci_device *p = arg;
+
+	while (!__atomic_load_n(&stop_raising, __ATOMIC_RELAXED))
+		uvfio_pci_raise_irq(p, 5);
+	return NULL;
+}
+
+static void test_concurrent_raise(void **state)
+{
+	struct uvfio_pci_device *p = mk();
+	uint32_t msix = find_cap(p, PCI_CAP_ID_MSIX);
+	int32_t fd = make_eventfd();
+	pthread_t t;
+
+	cfg_write(p, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	cfg_write(p, msix + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	assert_int_equal(set_trigger_fds(p, VFIO_PCI_MSIX_IRQ_INDEX, 0, 6, (int32_t[]){
+		-1, -1, -1, -1, -1, fd }), 0);
+	__atomic_store_n(&stop_raising, 0, __ATOMIC_RELAXED);
+	assert_int_equal(pthread_create(&t, NULL, raiser, p), 0);
+	for (int i = 0; i < 2000; i++) {
+		bar_write(p, 0, entry_ctrl(5), 4, i & 1);
+		cfg_write(p, msix + PCI_MSIX_FLAGS, 2,
+			  PCI_MSIX_FLAGS_ENABLE | ((i % 3) ? 0 : PCI_MSIX_FLAGS_MASKALL));
+		if (i % 100 == 0)
+			assert_int_equal(set_trigger_fds(p, VFIO_PCI_MSIX_IRQ_INDEX, 5, 1, &fd), 0);
+		if (i % 500 == 0) {
+			assert_int_equal(uvfio_device_reset(uvfio_pci_to_device(p)), 0);
+			cfg_write(p, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+		}
+	}
+	__atomic_store_n(&stop_raising, 1, __ATOMIC_RELAXED);
+	pthread_join(t, NULL);
+	cfg_write(p, msix + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	bar_write(p, 0, entry_ctrl(5), 4, 0);
+	assert_int_equal(bar_read(p, 0, MSIX_PBA, 8), 0);
+	assert_true(efd_count(fd) > 0);
+	uvfio_pci_destroy(p);
+	close(fd);
+}
+
 /* ---- bus master ------------------------------------------------------------------- */
 
 static void test_bus_master_gates_dma(void **state)
@@ -501,6 +552,7 @@ int main(void)
 		cmocka_unit_test(test_flr),
 		cmocka_unit_test(test_close_resets),
 		cmocka_unit_test(test_register_lifecycle),
+		cmocka_unit_test(test_concurrent_raise),
 		cmocka_unit_test(test_bus_master_gates_dma),
 	};
 
