@@ -451,13 +451,16 @@ static void test_register_lifecycle(void **state)
  * everything is unmasked nothing stays pending.
  */
 static int stop_raising; /* __atomic */
+static unsigned long raised; /* __atomic */
 
 static void *raiser(void *arg)
 {
 	struct uvfio_pci_device *p = arg;
 
-	while (!__atomic_load_n(&stop_raising, __ATOMIC_RELAXED))
+	while (!__atomic_load_n(&stop_raising, __ATOMIC_RELAXED)) {
 		uvfio_pci_raise_irq(p, 5);
+		__atomic_add_fetch(&raised, 1, __ATOMIC_RELAXED);
+	}
 	return NULL;
 }
 
@@ -473,8 +476,10 @@ static void test_concurrent_raise(void **state)
 	assert_int_equal(set_trigger_fds(p, VFIO_PCI_MSIX_IRQ_INDEX, 0, 6, (int32_t[]){
 		-1, -1, -1, -1, -1, fd }), 0);
 	__atomic_store_n(&stop_raising, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&raised, 0, __ATOMIC_RELAXED);
 	assert_int_equal(pthread_create(&t, NULL, raiser, p), 0);
-	for (int i = 0; i < 2000; i++) {
+	/* Keep going until the device thread really ran alongside. */
+	for (int i = 0; i < 2000 || __atomic_load_n(&raised, __ATOMIC_RELAXED) < 20000; i++) {
 		bar_write(p, 0, entry_ctrl(5), 4, i & 1);
 		cfg_write(p, msix + PCI_MSIX_FLAGS, 2,
 			  PCI_MSIX_FLAGS_ENABLE | ((i % 3) ? 0 : PCI_MSIX_FLAGS_MASKALL));
@@ -491,6 +496,9 @@ static void test_concurrent_raise(void **state)
 	bar_write(p, 0, entry_ctrl(5), 4, 0);
 	assert_int_equal(bar_read(p, 0, MSIX_PBA, 8), 0);
 	assert_true(efd_count(fd) > 0);
+	/* And the vector still works normally. */
+	assert_int_equal(uvfio_pci_raise_irq(p, 5), 1);
+	assert_int_equal(efd_count(fd), 1);
 	uvfio_pci_destroy(p);
 	close(fd);
 }
