@@ -136,7 +136,7 @@ struct uvfio_pci_info {
 	struct uvfio_pci_msi_info msi;
 	struct uvfio_pci_msix_info msix;
 	bool pcie;	       /* PCI Express endpoint cap v2 with FLR; 4 KiB config */
-	const struct uvfio_pci_ops *ops; /* may be NULL */
+	const struct uvfio_pci_ops *ops; /* may be NULL; not copied: must outlive the device */
 };
 
 /*
