@@ -228,9 +228,8 @@ void uvfio_device_unregister(struct uvfio_device *dev)
 	uvfio_device_put(dev);
 	wait_for_zero(dev);
 
-	if (dev->open_count)
-		uvfio_dev_log(dev, UVFIO_LOG_WARN,
-			      "released with open count %u", dev->open_count);
+	if (uvfio_device_open_count(dev))
+		uvfio_dev_log(dev, UVFIO_LOG_WARN, "released while still open");
 	if (dev->ops->release)
 		dev->ops->release(dev);
 	device_free(dev);
