@@ -61,8 +61,8 @@ int uvfio_client_open(const char *location, const struct uvfio_client_opts *opts
 		return -ENOMEM;
 	c->be = pick(location, &target);
 	if (!c->be || !*target) {
-		uvfio_log(UVFIO_LOG_ERR, location, "unknown location (want vfio-user:/path.sock)");
-		ret = -EINVAL;
+		uvfio_log(UVFIO_LOG_DEBUG, location, "unknown location (want vfio-user:/path.sock)");
+		ret = -EPROTONOSUPPORT;
 		goto err_free;
 	}
 	c->location = strdup(location);
