@@ -102,6 +102,8 @@ void uvfio_device_set_request_interval_ms(struct uvfio_device *dev,
 /* Frees everything; the caller made sure nobody else holds the device. */
 static void device_free(struct uvfio_device *dev)
 {
+	/* Detach so the space no longer notifies a device about to vanish. */
+	uvfio_device_set_dma(dev, NULL);
 	uvfio_irq_free_all(dev);
 	uvfio_feature_free_all(dev);
 	uvfio_region_free_all(dev);
@@ -226,9 +228,8 @@ void uvfio_device_unregister(struct uvfio_device *dev)
 	uvfio_device_put(dev);
 	wait_for_zero(dev);
 
-	if (dev->open_count)
-		uvfio_dev_log(dev, UVFIO_LOG_WARN,
-			      "released with open count %u", dev->open_count);
+	if (uvfio_device_open_count(dev))
+		uvfio_dev_log(dev, UVFIO_LOG_WARN, "released while still open");
 	if (dev->ops->release)
 		dev->ops->release(dev);
 	device_free(dev);

@@ -131,6 +131,12 @@ static int mig_set_state_locked(struct uvfio_device *dev, enum uvfio_mig_state t
 {
 	const struct uvfio_migration_ops *mig = dev->ops->mig_ops;
 
+	/*
+	 * ERROR is never a valid target, even from ERROR (the drivers' "while
+	 * (cur != new)" loops would report that as success).
+	 */
+	if ((unsigned int)target >= S(NR_STATES) || target == S(ERROR))
+		return -EINVAL;
 	while (dev->mig_state != target) {
 		enum uvfio_mig_state cur = dev->mig_state, next;
 		int ret;
