@@ -13,7 +13,9 @@
  *     caps) point into `p` and may be unaligned: memcpy from them.
  *   - Encoders write the payload (never the header) into `buf`/`cap` and
  *     return its length, or -ENOSPC when it does not fit, or -EINVAL for
- *     arguments that would make an invalid message.
+ *     arguments that would make an invalid message. Data may already sit
+ *     at its place in buf (it is moved, not copied): a server reads
+ *     straight into the reply.
  *   - Request = command sent by the side that issues it (client for most,
  *     server for DMA_READ/WRITE); reply = the answer to it.
  *   - Semantic checks that need the device (index ranges, alignment, states)

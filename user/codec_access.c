@@ -38,7 +38,7 @@ static ssize_t ra_encode(void *buf, size_t cap, uint32_t region, uint64_t offset
 	vu_st32(buf, 8, region);
 	vu_st32(buf, 12, count);
 	if (ndata)
-		memcpy((uint8_t *)buf + RA_FIXED, data, ndata);
+		memmove((uint8_t *)buf + RA_FIXED, data, ndata);
 	return (ssize_t)(RA_FIXED + ndata);
 }
 
@@ -193,7 +193,7 @@ ssize_t vu_feature_req_encode(void *buf, size_t cap, uint32_t argsz,
 	vu_st32(buf, 0, argsz);
 	vu_st32(buf, 4, flags);
 	if (data_len)
-		memcpy((uint8_t *)buf + FEAT_FIXED, data, data_len);
+		memmove((uint8_t *)buf + FEAT_FIXED, data, data_len);
 	return (ssize_t)(FEAT_FIXED + data_len);
 }
 
@@ -237,7 +237,7 @@ static ssize_t mig_encode(void *buf, size_t cap, uint32_t argsz, uint32_t size,
 	vu_st32(buf, 0, argsz);
 	vu_st32(buf, 4, size);
 	if (ndata)
-		memcpy((uint8_t *)buf + MIG_FIXED, data, ndata);
+		memmove((uint8_t *)buf + MIG_FIXED, data, ndata);
 	return (ssize_t)(MIG_FIXED + ndata);
 }
 

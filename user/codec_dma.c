@@ -179,7 +179,7 @@ static ssize_t dma_rw_encode(void *buf, size_t cap, uint64_t addr,
 	vu_st64(buf, 0, addr);
 	vu_st64(buf, 8, count);
 	if (n)
-		memcpy((uint8_t *)buf + DMA_RW_FIXED, data, n);
+		memmove((uint8_t *)buf + DMA_RW_FIXED, data, n);
 	return (ssize_t)(DMA_RW_FIXED + n);
 }
 
