@@ -377,7 +377,8 @@ int uvfio_tp_recv_payload(struct uvfio_tp *tp, void *buf, size_t len,
 	avail = tp->rx_len - tp->rx_off;
 	if (avail > len)
 		avail = len;
-	memcpy(p, tp->rx + tp->rx_off, avail);
+	if (avail) /* p may be NULL for an empty payload */
+		memcpy(p, tp->rx + tp->rx_off, avail);
 	rx_consume(tp, avail);
 	tp->payload_left -= avail;
 	p += avail;
