@@ -5,10 +5,12 @@
  * fds are opened once), and mmap of mappable areas with their bounds checks.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <uvfio/log.h>
@@ -22,6 +24,14 @@ static const struct {
 } schemes[] = {
 	{ "vfio-user:", &uvfio_client_vfio_user },
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 /* A bare path naming a UNIX socket is a vfio-user server too. */
 static const struct uvfio_client_backend *pick(const char *location, const char **target)
@@ -350,5 +360,29 @@ int uvfio_client_fd(struct uvfio_client *c)
 
 int uvfio_client_process(struct uvfio_client *c, int timeout_ms)
 {
-	return LOCKED(c, c->be->process(c, timeout_ms));
+	/*
+	 * Wait without the lock, so an idle wait never holds up a call from
+	 * another thread. Backends leave no complete request buffered after
+	 * a call, so the fd polling readable is the whole story.
+	 */
+	if (timeout_ms) {
+		struct pollfd pfd = { .fd = c->be->fd(c), .events = POLLIN };
+		uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+		int rc;
+
+		for (;;) {
+			int left = timeout_ms < 0 ? -1 : (int)(deadline - now_ms());
+
+			if (timeout_ms > 0 && now_ms() >= deadline)
+				return 0;
+			rc = poll(&pfd, 1, left);
+			if (rc > 0)
+				break;
+			if (rc == 0)
+				return 0;
+			if (errno != EINTR)
+				return -errno;
+		}
+	}
+	return LOCKED(c, c->be->process(c));
 }

@@ -6,7 +6,6 @@
  * its max_msg_fds.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -582,22 +581,9 @@ static int vu_fd(struct uvfio_client *c)
 	return vu(c)->sock;
 }
 
-static int vu_process(struct uvfio_client *c, int timeout_ms)
+static int vu_process(struct uvfio_client *c)
 {
-	struct vu_client *vc = vu(c);
-
-	if (vc->dead)
-		return vc->dead;
-	if (!uvfio_tp_buffered(&vc->tp) && timeout_ms) {
-		uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : uvfio_tp_deadline((uint32_t)timeout_ms);
-		int rc = uvfio_tp_wait(vc->sock, POLLIN, deadline);
-
-		if (rc == -ETIMEDOUT)
-			return 0;
-		if (rc)
-			return vu_fail(vc, rc, "poll");
-	}
-	return vu_serve_pending(vc, true);
+	return vu_serve_pending(vu(c), true);
 }
 
 const struct uvfio_client_backend uvfio_client_vfio_user = {
