@@ -10,13 +10,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <uvfio/log.h>
 
 #include "core/vfio_compat.h"
 #include "user/client_backend.h"
+#include "user/transport.h" /* uvfio_tp_wait: a deadline-bounded poll */
 
 static const struct {
 	const char *scheme;
@@ -24,14 +24,6 @@ static const struct {
 } schemes[] = {
 	{ "vfio-user:", &uvfio_client_vfio_user },
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* A bare path naming a UNIX socket is a vfio-user server too. */
 static const struct uvfio_client_backend *pick(const char *location, const char **target)
@@ -366,23 +358,15 @@ int uvfio_client_process(struct uvfio_client *c, int timeout_ms)
 	 * a call, so the fd polling readable is the whole story.
 	 */
 	if (timeout_ms) {
-		struct pollfd pfd = { .fd = c->be->fd(c), .events = POLLIN };
-		uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-		int rc;
+		int fd = c->be->fd(c);
+		uint64_t deadline = timeout_ms < 0 ? UINT64_MAX
+						   : uvfio_tp_deadline((uint32_t)timeout_ms);
+		int rc = uvfio_tp_wait(fd, POLLIN, deadline);
 
-		for (;;) {
-			int left = timeout_ms < 0 ? -1 : (int)(deadline - now_ms());
-
-			if (timeout_ms > 0 && now_ms() >= deadline)
-				return 0;
-			rc = poll(&pfd, 1, left);
-			if (rc > 0)
-				break;
-			if (rc == 0)
-				return 0;
-			if (errno != EINTR)
-				return -errno;
-		}
+		if (rc == -ETIMEDOUT)
+			return 0;
+		if (rc)
+			return rc;
 	}
 	return LOCKED(c, c->be->process(c));
 }
