@@ -511,14 +511,19 @@ static int vu_reset(struct uvfio_client *c)
 	return vu_call_simple(vu(c), VFIO_USER_DEVICE_RESET, NULL, 0, NULL, 0, NULL);
 }
 
-/* As VFIO_DEVICE_FEATURE: the whole argsz buffer goes out, the reply
- * (echo, or GET data with its argsz) comes back into the same buffer. */
+/*
+ * As VFIO_DEVICE_FEATURE: the whole argsz buffer goes out; GET data comes
+ * back into the data part while argsz and flags stay the caller's, as the
+ * kernel's ioctl leaves them.
+ */
 static int vu_feature(struct uvfio_client *c, void *buf)
 {
 	struct vu_client *vc = vu(c);
 	struct vfio_device_feature f;
+	struct vfio_user_device_feature r;
 	struct vu_feature out;
-	size_t len;
+	struct iovec iov[2];
+	struct vu_reply rep = { .fixed = &r, .fixed_cap = sizeof(r) };
 	int rc;
 
 	memcpy(&f, buf, sizeof(f));
@@ -526,10 +531,15 @@ static int vu_feature(struct uvfio_client *c, void *buf)
 		return -EINVAL;
 	if (f.argsz - sizeof(f) > vc->xfer)
 		return -E2BIG;
-	rc = vu_call_simple(vc, VFIO_USER_DEVICE_FEATURE, buf, f.argsz, buf, f.argsz, &len);
+	rep.data = (uint8_t *)buf + sizeof(f);
+	rep.data_cap = f.argsz - sizeof(f);
+	iov[1] = (struct iovec){ buf, f.argsz };
+	rc = vu_call(vc, VFIO_USER_DEVICE_FEATURE, iov, 2, NULL, 0, &rep);
 	if (rc)
 		return rc;
-	return vu_feature_rep_parse(buf, len, &out) ? -EPROTO : 0;
+	if (rep.len < sizeof(r) || vu_feature_rep_parse(&r, sizeof(r), &out))
+		return -EPROTO;
+	return 0;
 }
 
 static ssize_t vu_mig_read(struct uvfio_client *c, void *buf, size_t len)

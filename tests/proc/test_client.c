@@ -393,7 +393,8 @@ static void test_reset_feature(void **state)
 	struct {
 		struct vfio_device_feature h;
 		uint64_t v;
-	} feat = { .h = { .argsz = sizeof(feat) } };
+		uint64_t spare;
+	} feat = { .h = { .argsz = sizeof(feat) - 8 } };
 	struct vfio_device_feature probe = {
 		.argsz = sizeof(probe),
 		.flags = TESTDEV_FEATURE | VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_GET,
@@ -408,9 +409,12 @@ static void test_reset_feature(void **state)
 	feat.v = 0xabcdef;
 	assert_int_equal(uvfio_client_feature(f->c, &feat), 0);
 	feat.h.flags = TESTDEV_FEATURE | VFIO_DEVICE_FEATURE_GET;
+	feat.h.argsz = sizeof(feat); /* room to spare: argsz stays ours */
 	feat.v = 0;
 	assert_int_equal(uvfio_client_feature(f->c, &feat), 0);
 	assert_int_equal(feat.v, 0xabcdef);
+	assert_int_equal(feat.h.argsz, sizeof(feat));
+	assert_int_equal(feat.h.flags, TESTDEV_FEATURE | VFIO_DEVICE_FEATURE_GET);
 	assert_int_equal(uvfio_client_feature(f->c, &probe), 0);
 	/* Not offered: ENOTTY, as the kernel answers. */
 	probe.flags = 0x1ff | VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_GET;
