@@ -170,6 +170,24 @@ static void test_region_info(void **state)
 	assert_int_equal(raw_server_stop(&s), 0);
 }
 
+/* A client that receives no fds (max_msg_fds 0) is never sent one. */
+static void test_region_info_no_fds(void **state)
+{
+	struct vfio_user_region_info ri = { .argsz = 512, .index = 1 };
+	struct raw_server s;
+	int fd;
+
+	raw_server_start(&s, NULL, NULL);
+	fd = raw_connect(&s);
+	do_version_caps(fd, "{\"capabilities\":{\"max_msg_fds\":0}}");
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_GET_REGION_INFO, &ri, 32, NULL, 0), 0);
+	assert_int_equal(rm.nfds, 0);
+	memcpy(&ri, rm.p, 32);
+	assert_int_equal(ri.flags & VFIO_USER_F_REGION_MMAP, 0);
+	close(fd);
+	assert_int_equal(raw_server_stop(&s), 0);
+}
+
 static void test_region_rw_multi_noreply(void **state)
 {
 	struct raw_server s;
@@ -445,6 +463,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_version_and_info),
 		cmocka_unit_test(test_version_minor_and_no_json),
 		cmocka_unit_test(test_region_info),
+		cmocka_unit_test(test_region_info_no_fds),
 		cmocka_unit_test(test_region_rw_multi_noreply),
 		cmocka_unit_test(test_set_irqs),
 		cmocka_unit_test(test_feature_and_migration),
