@@ -259,6 +259,8 @@ int uvfio_server_dispatch(struct uvfio_server *srv, int timeout_ms)
 	n = epoll_wait(srv->epfd, ev, 4, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
+	srv->owner = pthread_self();
+	srv->dispatching = true;
 	for (i = 0; i < n; i++) {
 		switch (ev[i].data.u32) {
 		case EV_STOP: {
@@ -281,6 +283,7 @@ int uvfio_server_dispatch(struct uvfio_server *srv, int timeout_ms)
 			break;
 		}
 	}
+	srv->dispatching = false;
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #ifndef UVFIO_USER_SERVER_PRIV_H
 #define UVFIO_USER_SERVER_PRIV_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -66,6 +67,9 @@ struct uvfio_server {
 	uint32_t max_xfer;
 	uint32_t msg_timeout_ms;
 	uint32_t max_msg_size;
+	pthread_t owner;  /* the thread in dispatch: the only one that may
+			     use the socket (message-based DMA included) */
+	bool dispatching;
 };
 
 /* server_conn.c */

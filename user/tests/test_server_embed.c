@@ -251,6 +251,42 @@ static void test_dirty_bitmap_unmap(void **state)
 	uvfio_server_destroy(srv);
 }
 
+static void *dma_from_thread(void *arg)
+{
+	uint64_t v;
+
+	return (void *)(intptr_t)uvfio_device_dma_read(dev, 0x200000, &v, sizeof(v));
+}
+
+/* Message-based DMA only from inside a dispatch, on the server's thread. */
+static void test_msg_dma_outside_dispatch(void **state)
+{
+	struct uvfio_server *srv;
+	struct vfio_user_dma_map m = { .argsz = 32, .flags = 3, .addr = 0x200000,
+				       .size = 4096 };
+	pthread_t t;
+	void *ret;
+	uint64_t v;
+	int fd;
+
+	assert_int_equal(uvfio_server_create(dev, path, NULL, &srv), 0);
+	fd = client();
+	version(srv, fd);
+	assert_int_equal(call(srv, fd, VFIO_USER_DMA_MAP, &m, 32, NULL, 0), 0);
+	assert_int_equal(uvfio_device_dma_read(dev, 0x200000, &v, sizeof(v)), -EWOULDBLOCK);
+	pthread_create(&t, NULL, dma_from_thread, NULL);
+	pthread_join(t, &ret);
+	assert_int_equal((intptr_t)ret, -EWOULDBLOCK);
+	/* nothing was sent to the client */
+	{
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		assert_int_equal(poll(&pfd, 1, 50), 0);
+	}
+	close(fd);
+	uvfio_server_destroy(srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +295,7 @@ int main(void)
 		cmocka_unit_test(test_listen_fd),
 		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_dirty_bitmap_unmap),
+		cmocka_unit_test(test_msg_dma_outside_dispatch),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
