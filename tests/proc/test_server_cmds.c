@@ -227,6 +227,15 @@ static void test_region_rw_multi_noreply(void **state)
 	assert_int_equal(region_read(fd, 0, 0x40, 16), 0);
 	assert_int_equal(rm.p[16], 0xaa);
 	assert_int_equal(rm.p[31], 0xbb);
+	/* a failing entry ends the batch: the reply counts what was done */
+	e.region = 9;
+	memcpy(multi + 32, &e, 24);
+	assert_int_equal(xact(fd, VFIO_USER_REGION_WRITE_MULTI, multi, sizeof(multi), NULL, 0), 0);
+	assert_int_equal(*(uint64_t *)rm.p, 1);
+	/* ... and if the first fails, it is an error */
+	memcpy(multi + 8, &e, 24);
+	assert_int_equal(xact(fd, VFIO_USER_REGION_WRITE_MULTI, multi, sizeof(multi), NULL, 0),
+			 EINVAL);
 
 	/* reset clears the register file, keeps the ID */
 	assert_int_equal(xact(fd, VFIO_USER_DEVICE_RESET, NULL, 0, NULL, 0), 0);
@@ -341,6 +350,18 @@ static void test_feature_and_migration(void **state)
 	assert_int_equal(xact(fd, VFIO_USER_DEVICE_FEATURE, f, 8, NULL, 0), 0);
 	memcpy(&got, rm.p + 8, 8);
 	assert_int_equal(got, VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_PRE_COPY);
+
+	/* pre-copy: RUNNING -> PRE_COPY streams while running, then back */
+	v = 0x3c3c;
+	assert_int_equal(region_write(fd, 0, TESTDEV_REG_SCRATCH, &v, 8, 0), 0);
+	assert_int_equal(mig_set_state(fd, UVFIO_MIG_PRE_COPY), 0);
+	assert_int_equal(mig_read(fd, 16), 0);
+	memcpy(&st, rm.p + 4, 4);
+	assert_int_equal(st, 16);
+	memcpy(&got, rm.p + 8 + TESTDEV_REG_SCRATCH, 8);
+	assert_int_equal(got, 0x3c3c);
+	assert_int_equal(mig_set_state(fd, UVFIO_MIG_RUNNING), 0);
+	assert_int_not_equal(mig_read(fd, 16), 0); /* not while RUNNING */
 
 	/* save: scratch = 0x5a5a, RUNNING -> STOP_COPY, read the stream */
 	v = 0x5a5a;
