@@ -31,8 +31,8 @@ static int wait_reply(struct vu_conn *c, uint16_t id, uint16_t cmd,
 			ret = vu_conn_enqueue(c, m);
 			if (ret) {
 				uvfio_log(UVFIO_LOG_WARN, c->name,
-					  "%u commands queued during DMA, dropping client",
-					  VU_QUEUE_MAX);
+					  "%u commands (%zu bytes) queued during DMA, dropping client",
+					  c->q_len, c->q_bytes);
 				vu_msg_free(m);
 				c->dead = true;
 				return ret;

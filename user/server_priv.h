@@ -25,8 +25,10 @@
 #include "user/codec.h"
 #include "user/transport.h"
 
-/* Commands that may wait behind a DMA reply; more and the client is flooding. */
+/* Commands (and their bytes) that may wait behind a DMA reply; more and
+ * the client is flooding us: it gets dropped. */
 #define VU_QUEUE_MAX 256u
+#define VU_QUEUE_MAX_BYTES (16u << 20)
 
 struct vu_msg {
 	struct vfio_user_header hdr;
@@ -50,6 +52,7 @@ struct vu_conn {
 	uint16_t next_id;     /* msg_id of the next server-issued request */
 	struct vu_msg *q_head, *q_tail; /* commands that arrived during a DMA wait */
 	unsigned int q_len;
+	size_t q_bytes;
 	uint8_t *rbuf;	      /* reply: header + payload */
 	size_t rbuf_cap;
 };

@@ -455,6 +455,76 @@ static void test_sigkill_mid_message(void **state)
 	assert_int_equal(settled_fds(base), base);
 }
 
+/* Start the DMA engine on a message-based window; return the request the server sends. */
+static uint16_t start_msg_dma(int fd, uint16_t *cmd_id)
+{
+	uint64_t src = 0x400000, dst = 0x401000, len = 64, one = 1;
+	uint8_t p[24];
+	uint32_t region = 0, count = 8;
+	uint64_t off = TESTDEV_REG_DMA_CMD;
+
+	assert_int_equal(dma_map(fd, 0x400000, 0x2000, 0, -1), 0);
+	assert_int_equal(region_write(fd, 0, TESTDEV_REG_DMA_SRC, &src, 8, 0), 0);
+	assert_int_equal(region_write(fd, 0, TESTDEV_REG_DMA_DST, &dst, 8, 0), 0);
+	assert_int_equal(region_write(fd, 0, TESTDEV_REG_DMA_LEN, &len, 8, 0), 0);
+	memcpy(p, &off, 8);
+	memcpy(p + 8, &region, 4);
+	memcpy(p + 12, &count, 4);
+	memcpy(p + 16, &one, 8);
+	*cmd_id = ++next_id;
+	raw_cmd(fd, *cmd_id, VFIO_USER_REGION_WRITE, 0, p, 24, NULL, 0);
+	assert_int_equal(raw_recv(fd, &rm, REPLY_TIMEOUT_MS), 0);
+	assert_int_equal(rm.h.cmd, VFIO_USER_DMA_READ);
+	assert_int_equal(rm.h.flags, 0);
+	return rm.h.msg_id;
+}
+
+/* The client never answers a DMA_READ: the device sees ETIMEDOUT, the
+ * command still gets its reply, a late answer is dropped quietly. */
+static void test_dma_reply_timeout(void **state)
+{
+	int fd = connect_versioned();
+	uint16_t cmd_id, dma_id = start_msg_dma(fd, &cmd_id);
+	uint8_t late[16 + 16 + 64] = { 0 };
+	struct vfio_user_header h = { .msg_id = dma_id, .cmd = VFIO_USER_DMA_READ,
+				      .msg_size = sizeof(late), .flags = VFIO_USER_F_TYPE_REPLY };
+	uint64_t st;
+
+	assert_int_equal(wait_reply(fd, cmd_id, VFIO_USER_REGION_WRITE), 0);
+	assert_int_equal(region_read(fd, 0, TESTDEV_REG_DMA_STATUS, 8), 0);
+	memcpy(&st, rm.p + 16, 8);
+	assert_int_equal(st, ETIMEDOUT);
+	memcpy(late, &h, sizeof(h));
+	raw_send(fd, late, sizeof(late), NULL, 0);
+	assert_int_equal(get_info_ok(fd), 0);
+	close(fd);
+}
+
+/* A client that floods commands while the server waits for its DMA reply is dropped. */
+static void test_dma_wait_flood(void **state)
+{
+	int fd = connect_versioned();
+	uint16_t cmd_id;
+	static const uint32_t gi[4] = { 16, 0, 0, 0 };
+
+	start_msg_dma(fd, &cmd_id);
+	for (int i = 0; i < 300; i++) {
+		uint8_t m[32];
+		struct vfio_user_header h = { .msg_id = (uint16_t)(1000 + i),
+					      .cmd = VFIO_USER_DEVICE_GET_INFO, .msg_size = 32 };
+
+		memcpy(m, &h, 16);
+		memcpy(m + 16, gi, 16);
+		if (send(fd, m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m))
+			break;
+	}
+	assert_true(raw_closed(fd, 2000));
+	close(fd);
+	fd = connect_versioned();
+	assert_int_equal(get_info_ok(fd), 0);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -467,6 +537,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_msg_size_too_big),
 		cmocka_unit_test(test_payload_stall),
 		cmocka_unit_test(test_second_client),
+		cmocka_unit_test(test_dma_reply_timeout),
+		cmocka_unit_test(test_dma_wait_flood),
 		cmocka_unit_test(test_sigkill_mid_message),
 	};
 
