@@ -31,8 +31,8 @@ static int wait_reply(struct vu_conn *c, uint16_t id, uint16_t cmd,
 			ret = vu_conn_enqueue(c, m);
 			if (ret) {
 				uvfio_log(UVFIO_LOG_WARN, c->name,
-					  "%u commands queued during DMA, dropping client",
-					  VU_QUEUE_MAX);
+					  "%u commands (%zu bytes) queued during DMA, dropping client",
+					  c->q_len, c->q_bytes);
 				vu_msg_free(m);
 				c->dead = true;
 				return ret;
@@ -112,6 +112,17 @@ int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_
 
 	if (c->dead)
 		return -EIO;
+	/*
+	 * The socket belongs to the dispatching thread: a device reaches a
+	 * message-based window only from inside one of its ops (a register
+	 * write that starts a DMA), never from a thread of its own, which
+	 * would interleave with the server's reads.
+	 */
+	if (!c->srv->dispatching || !pthread_equal(c->srv->owner, pthread_self())) {
+		uvfio_log(UVFIO_LOG_WARN, c->name,
+			  "message-based DMA outside the server thread refused");
+		return -EWOULDBLOCK;
+	}
 	/* Respect the client's limit and never expect a reply above ours. */
 	if (chunk > c->srv->max_xfer)
 		chunk = c->srv->max_xfer;
