@@ -18,12 +18,12 @@
 #include "user/client_vfio_user.h"
 #include "user/client_vu.h"
 
-#define US_REGION_INFO_FIRST 256u /* first argsz offered; retried if short */
-#define US_MAX_IRQ_BOOLS 65536u	  /* DATA_BOOL vectors in one SET_IRQS */
+#define VU_REGION_INFO_FIRST 256u /* first argsz offered; retried if short */
+#define VU_MAX_IRQ_BOOLS 65536u	  /* DATA_BOOL vectors in one SET_IRQS */
 
 /* ---- connection ------------------------------------------------------------ */
 
-static int vu_connect(struct vu_client *vc, const char *path)
+static int vu_connect(struct vu_client *vc, const char *path, uint32_t timeout_ms)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int rc;
@@ -36,7 +36,7 @@ static int vu_connect(struct vu_client *vc, const char *path)
 		return -errno;
 	/* The transport sets SO_SNDTIMEO, which also bounds connect() on a
 	 * server whose backlog is full. */
-	rc = uvfio_tp_init(&vc->tp, vc->sock, vc->tp.timeout_ms);
+	rc = uvfio_tp_init(&vc->tp, vc->sock, timeout_ms);
 	if (rc)
 		return rc;
 	while (connect(vc->sock, (struct sockaddr *)&sa, sizeof(sa))) {
@@ -108,7 +108,8 @@ int uvfio_client_vu_limits(const struct vu_caps *peer, uint32_t *xfer,
 	*max_fds = peer->max_msg_fds < VFIO_USER_KERNEL_MAX_FDS ? peer->max_msg_fds
 								 : VFIO_USER_KERNEL_MAX_FDS;
 	/* Replies carry at most xfer data bytes; server requests at most ours. */
-	*max_msg = (uint32_t)VFIO_USER_MAX_MSG_SIZE(*xfer > VU_CLIENT_MAX_XFER ? *xfer : VU_CLIENT_MAX_XFER);
+	*max_msg = (uint32_t)VFIO_USER_MAX_MSG_SIZE(*xfer > VU_CLIENT_MAX_XFER ? *xfer
+									: VU_CLIENT_MAX_XFER);
 	return 0;
 }
 
@@ -135,16 +136,14 @@ static int vu_open(struct uvfio_client *c, const char *path,
 	if (!vc)
 		return -ENOMEM;
 	c->be_priv = vc;
-	vc->c = c;
 	vc->who = c->location;
 	vc->sock = -1;
-	vc->tp.timeout_ms = opts->timeout_ms ? opts->timeout_ms : 5000;
 	/* Until the server says otherwise: the protocol's defaults. */
 	vu_caps_defaults(&vc->peer);
 	vc->max_msg = VFIO_USER_MAX_MSG_SIZE(VU_CLIENT_MAX_XFER);
 	uvfio_client_windows_init(&vc->wins, 0);
 
-	rc = vu_connect(vc, path);
+	rc = vu_connect(vc, path, opts->timeout_ms); /* 0: the transport's 5 s */
 	if (rc) {
 		uvfio_log(UVFIO_LOG_DEBUG, vc->who, "connect: %s", strerror(-rc));
 		goto err;
@@ -231,7 +230,7 @@ static int vu_region(struct uvfio_client *c, uint32_t index, struct uvfio_region
 	uint8_t buf[VFIO_USER_MAX_REGION_INFO];
 	struct vfio_user_region_info req, ri;
 	struct vu_region_caps caps;
-	uint32_t argsz = US_REGION_INFO_FIRST;
+	uint32_t argsz = VU_REGION_INFO_FIRST;
 	struct iovec iov[2];
 	int fd, rc;
 
@@ -328,7 +327,7 @@ static int vu_set_irqs(struct uvfio_client *c, const struct vfio_irq_set *hdr,
 	if (hdr->count && hdr->start + hdr->count < hdr->start)
 		return -EINVAL;
 	if (type == VFIO_IRQ_SET_DATA_BOOL) {
-		if (hdr->count > US_MAX_IRQ_BOOLS || (hdr->count && !data))
+		if (hdr->count > VU_MAX_IRQ_BOOLS || (hdr->count && !data))
 			return -EINVAL;
 		return set_irqs_one(vc, hdr, hdr->start, hdr->count, NULL, 0, data);
 	}
