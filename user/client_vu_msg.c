@@ -229,6 +229,16 @@ static int take_reply(struct vu_client *vc, const struct vfio_user_header *h,
 	return 0;
 }
 
+/* A reply nobody waits for (a late one, or a confused server): drop it. */
+static int drop_stray(struct vu_client *vc, const struct vfio_user_header *h, int *fds,
+		      unsigned int nfds)
+{
+	uvfio_log(UVFIO_LOG_WARN, vc->who, "stray %s reply (id %u) dropped",
+		  vu_cmd_name(h->cmd), h->msg_id);
+	uvfio_tp_close_fds(fds, nfds);
+	return vu_skip(vc);
+}
+
 int vu_serve_pending(struct vu_client *vc, bool socket_too)
 {
 	int served = 0;
@@ -248,10 +258,7 @@ int vu_serve_pending(struct vu_client *vc, bool socket_too)
 			served++;
 			continue;
 		}
-		uvfio_log(UVFIO_LOG_WARN, vc->who, "stray %s reply (id %u) dropped",
-			  vu_cmd_name(h.cmd), h.msg_id);
-		uvfio_tp_close_fds(fds, nfds);
-		rc = vu_skip(vc);
+		rc = drop_stray(vc, &h, fds, nfds);
 		if (rc)
 			return rc;
 	}
@@ -296,10 +303,7 @@ int vu_call(struct vu_client *vc, uint16_t cmd, struct iovec *iov, int iovcnt,
 			continue;
 		}
 		if (h.msg_id != id || h.cmd != cmd) {
-			uvfio_log(UVFIO_LOG_WARN, vc->who, "stray %s reply (id %u) dropped",
-				  vu_cmd_name(h.cmd), h.msg_id);
-			uvfio_tp_close_fds(got, ngot);
-			rc = vu_skip(vc);
+			rc = drop_stray(vc, &h, got, ngot);
 			if (rc)
 				return rc;
 			continue;
