@@ -477,6 +477,62 @@ static void test_process_idle(void **state)
 	assert_int_equal(rd64(f->c, TESTDEV_REG_ID), TESTDEV_ID);
 }
 
+/* ---- several threads on one client ---------------------------------------------- */
+
+struct worker {
+	struct uvfio_client *c;
+	int id, errors;
+	volatile int *stop;
+};
+
+static void *reader(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 0; i < 500; i++) {
+		uint64_t v = 0, mine = ((uint64_t)w->id << 32) | (uint64_t)i;
+
+		if (uvfio_client_read(w->c, 0, TESTDEV_REG_ID, &v, 8) != 8 || v != TESTDEV_ID)
+			w->errors++;
+		/* Each thread owns one data register: its writes come back. */
+		if (uvfio_client_write(w->c, 0, TESTDEV_REG_DATA + 8 * w->id, &mine, 8) != 8 ||
+		    uvfio_client_read(w->c, 0, TESTDEV_REG_DATA + 8 * w->id, &v, 8) != 8 ||
+		    v != mine)
+			w->errors++;
+	}
+	return NULL;
+}
+
+static void *idler(void *arg)
+{
+	struct worker *w = arg;
+
+	while (!*w->stop)
+		if (uvfio_client_process(w->c, 5) < 0)
+			w->errors++;
+	return NULL;
+}
+
+/* Calls from several threads, and an idle loop beside them, stay matched. */
+static void test_threads(void **state)
+{
+	struct fixture *f = *state;
+	volatile int stop = 0;
+	struct worker w[4];
+	pthread_t th[4];
+
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct worker){ .c = f->c, .id = i, .stop = &stop };
+		pthread_create(&th[i], NULL, i == 3 ? idler : reader, &w[i]);
+	}
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	stop = 1;
+	pthread_join(th[3], NULL);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(w[i].errors, 0);
+}
+
 /* ---- a dying server -------------------------------------------------------------- */
 
 struct killer {
@@ -579,6 +635,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_reset_feature, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_process_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_killed_mid_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_stalled, setup, teardown),
 		cmocka_unit_test(test_bad_locations),
