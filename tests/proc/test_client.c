@@ -482,7 +482,7 @@ static void test_process_idle(void **state)
 struct worker {
 	struct uvfio_client *c;
 	int id, errors;
-	volatile int *stop;
+	int *stop;
 };
 
 static void *reader(void *arg)
@@ -507,7 +507,7 @@ static void *idler(void *arg)
 {
 	struct worker *w = arg;
 
-	while (!*w->stop)
+	while (!__atomic_load_n(w->stop, __ATOMIC_ACQUIRE))
 		if (uvfio_client_process(w->c, 5) < 0)
 			w->errors++;
 	return NULL;
@@ -517,7 +517,7 @@ static void *idler(void *arg)
 static void test_threads(void **state)
 {
 	struct fixture *f = *state;
-	volatile int stop = 0;
+	int stop = 0;
 	struct worker w[4];
 	pthread_t th[4];
 
@@ -527,7 +527,7 @@ static void test_threads(void **state)
 	}
 	for (int i = 0; i < 3; i++)
 		pthread_join(th[i], NULL);
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th[3], NULL);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(w[i].errors, 0);
