@@ -577,7 +577,7 @@ static void test_server_killed_mid_request(void **state)
 	assert_int_equal(uvfio_client_read(f->c, 0, TESTDEV_REG_ID, &v, 8), r);
 	assert_int_equal(uvfio_client_reset(f->c), r);
 	assert_int_equal(uvfio_client_process(f->c, 100), r);
-	assert_true(now_ms() - t0 < 50);
+	assert_true(now_ms() - t0 < 200); /* far below the timeout */
 
 	/* Restarted: a new client works. */
 	f->server = start_server(f);
@@ -608,7 +608,7 @@ static void test_server_stalled(void **state)
 	assert_true(dt >= 290 && dt < 1000);
 	t0 = now_ms();
 	assert_int_equal(uvfio_client_read(c, 0, TESTDEV_REG_ID, &v, 8), -ETIMEDOUT);
-	assert_true(now_ms() - t0 < 50);
+	assert_true(now_ms() - t0 < 200); /* far below the timeout */
 	kill(f->server, SIGCONT);
 	f->c = c;
 }
