@@ -130,7 +130,7 @@ static void wr64(struct uvfio_client *c, uint64_t reg, uint64_t v)
 static void test_info(void **state)
 {
 	struct fixture *f = *state;
-	struct vfio_device_info info;
+	struct vfio_device_info info = { .argsz = sizeof(info) };
 	struct vfio_irq_info irq = { .argsz = sizeof(irq), .index = 0 };
 	struct uvfio_region r;
 
@@ -163,6 +163,15 @@ static void test_info(void **state)
 	assert_int_equal(uvfio_client_irq_info(f->c, &irq), 0);
 	assert_int_equal(irq.count, TESTDEV_NUM_VECTORS);
 	assert_true(irq.flags & VFIO_IRQ_INFO_EVENTFD);
+
+	/* As the kernel: argsz below the struct, or an index past the end. */
+	info.argsz = 8;
+	assert_int_equal(uvfio_client_get_info(f->c, &info), -EINVAL);
+	irq.argsz = 8;
+	assert_int_equal(uvfio_client_irq_info(f->c, &irq), -EINVAL);
+	irq.argsz = sizeof(irq);
+	irq.index = 1;
+	assert_int_equal(uvfio_client_irq_info(f->c, &irq), -EINVAL);
 }
 
 /* ---- region access --------------------------------------------------------- */
