@@ -46,10 +46,19 @@ static int listen_path(const char *path, mode_t mode)
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
-	/* A stale socket of a previous run may be replaced; anything else not. */
+	/* A stale socket of a previous run may be replaced; a live one (a
+	 * server still accepts on it) or anything that is no socket not. */
 	if (!lstat(path, &st)) {
 		if (!S_ISSOCK(st.st_mode))
 			return -EEXIST;
+		/* Non-blocking: a live server's full backlog gives EAGAIN, not a hang. */
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			return -errno;
+		ret = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+		close(fd);
+		if (!ret || ret == -EAGAIN)
+			return -EADDRINUSE;
 		unlink(path);
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

@@ -478,6 +478,33 @@ static void test_dma_messages(void **state)
 	assert_int_equal(raw_server_stop(&s), 0);
 }
 
+/* A QEMU-like client (u32-count DMA layout, §4.1): the server follows it. */
+static void test_dma_messages_qemu_layout(void **state)
+{
+	struct raw_server s;
+	static uint8_t ram[0x10000];
+	struct dma_served sv = { .ram = ram, .base = 0x800000, .size = sizeof(ram),
+				 .narrow = true };
+	int fd;
+	uint64_t st;
+
+	raw_server_start(&s, NULL, NULL);
+	fd = raw_connect(&s);
+	do_version(fd);
+	for (size_t i = 0; i < 0x2000; i++)
+		ram[i] = (uint8_t)(i * 13 + 1);
+	assert_int_equal(dma_map(fd, 0x800000, sizeof(ram), 0, -1), 0);
+	assert_int_equal(dma_copy(fd, 0x800000, 0x808000, 0x2000, &sv), 0);
+	assert_int_equal(region_read(fd, 0, TESTDEV_REG_DMA_STATUS, 8), 0);
+	memcpy(&st, rm.p + 16, 8);
+	assert_int_equal(st, 0);
+	assert_int_equal(sv.reads, 1);
+	assert_int_equal(sv.narrow_writes, 1);
+	assert_memory_equal(ram + 0x8000, ram, 0x2000);
+	close(fd);
+	assert_int_equal(raw_server_stop(&s), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -490,6 +517,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_feature_and_migration),
 		cmocka_unit_test(test_dma_fd),
 		cmocka_unit_test(test_dma_messages),
+		cmocka_unit_test(test_dma_messages_qemu_layout),
 	};
 
 	if (argc < 2) {

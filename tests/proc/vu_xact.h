@@ -160,6 +160,8 @@ struct dma_served {
 	int fail_reads;		/* answer DMA_READ with this errno */
 	bool pipeline_get_info; /* send a GET_INFO while the copy runs */
 	bool get_info_after_write;
+	bool narrow; /* act as QEMU: u32 count, data at 12, header-only write reply */
+	unsigned int narrow_writes; /* DMA_WRITEs that came in the u32 layout */
 };
 
 static inline void serve_dma(int fd, struct dma_served *sv, const struct raw_msg *m)
@@ -173,6 +175,34 @@ static inline void serve_dma(int fd, struct dma_served *sv, const struct raw_msg
 	assert_true(m->len >= 16);
 	memcpy(&addr, m->p, 8);
 	memcpy(&count, m->p + 8, 8);
+	if (sv->narrow) {
+		uint32_t c32;
+
+		memcpy(&c32, m->p + 8, 4);
+		if (m->h.cmd == VFIO_USER_DMA_WRITE && m->len == 12 + (size_t)c32) {
+			/* the server followed our layout */
+			assert_true(addr >= sv->base && addr + c32 <= sv->base + sv->size);
+			memcpy(sv->ram + (addr - sv->base), m->p + 12, c32);
+			sv->writes++;
+			sv->narrow_writes++;
+			h.msg_size = 16;
+			memcpy(rep, &h, 16);
+			raw_send(fd, rep, 16, NULL, 0);
+			return;
+		}
+		if (m->h.cmd == VFIO_USER_DMA_READ) {
+			assert_true(addr >= sv->base && addr + count <= sv->base + sv->size);
+			sv->reads++;
+			c32 = (uint32_t)count;
+			memcpy(rep + 16, &addr, 8);
+			memcpy(rep + 24, &c32, 4);
+			memcpy(rep + 28, sv->ram + (addr - sv->base), count);
+			h.msg_size = (uint32_t)(28 + count);
+			memcpy(rep, &h, 16);
+			raw_send(fd, rep, h.msg_size, NULL, 0);
+			return;
+		}
+	}
 	assert_true(addr >= sv->base && addr + count <= sv->base + sv->size);
 	if (count > sv->max_chunk)
 		sv->max_chunk = count;

@@ -94,10 +94,27 @@ static void test_socket_mode(void **state)
 	/* default 0600 even with umask 0 */
 	assert_int_equal(uvfio_server_create(dev, path, NULL, &srv), 0);
 	assert_int_equal(sock_mode(), 0600);
-	/* a second server on the same live path replaces a stale socket only
-	 * after the first is gone; destroy unlinks */
+	/* a second server never takes a live server's path */
+	{
+		struct uvfio_server *srv2;
+
+		assert_int_equal(uvfio_server_create(dev, path, NULL, &srv2), -EADDRINUSE);
+		assert_int_equal(sock_mode(), 0600);
+	}
+	/* destroy unlinks */
 	uvfio_server_destroy(srv);
 	assert_int_not_equal(access(path, F_OK), 0);
+	/* a stale socket (nobody listening) is replaced */
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		strcpy(sa.sun_path, path);
+		assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		close(s);
+		assert_int_equal(uvfio_server_create(dev, path, NULL, &srv), 0);
+		uvfio_server_destroy(srv);
+	}
 
 	/* an explicit mode, and a restrictive umask does not narrow it */
 	umask(0077);
