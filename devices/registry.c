@@ -7,6 +7,7 @@
 
 const struct uvfio_sample *const uvfio_samples[] = {
 	&uvfio_sample_edu,
+	&uvfio_sample_gpio,
 	NULL,
 };
 

@@ -6,5 +6,6 @@
 #include "devices/registry.h"
 
 extern const struct uvfio_sample uvfio_sample_edu;  /* devices/edu.c */
+extern const struct uvfio_sample uvfio_sample_gpio; /* devices/gpio.c */
 
 #endif
