@@ -158,7 +158,8 @@ struct uvfio_pci_device *uvfio_pci_create(const char *name,
 void uvfio_pci_destroy(struct uvfio_pci_device *pdev);
 
 struct uvfio_device *uvfio_pci_to_device(struct uvfio_pci_device *pdev);
-/* The PCI device behind a device made by uvfio_pci_create() (else NULL). */
+/* The PCI device behind `dev`, which must come from uvfio_pci_create()
+ * (e.g. inside a uvfio_device op); its device priv is the PCI device. */
 struct uvfio_pci_device *uvfio_pci_from_device(struct uvfio_device *dev);
 void *uvfio_pci_priv(struct uvfio_pci_device *pdev);
 const char *uvfio_pci_name(struct uvfio_pci_device *pdev);
@@ -171,7 +172,11 @@ void *uvfio_pci_bar_mem(struct uvfio_pci_device *pdev, int bar);
  * space:
  *   - MSI-X enabled: vector < table size; delivered unless the entry or the
  *     function is masked, in which case its PBA bit is set and it is
- *     delivered (and the bit cleared) on unmask.
+ *     delivered (and the bit cleared) on unmask. As under kernel VFIO, where
+ *     the host owns the table, an entry is unmasked when the client assigns
+ *     the vector an eventfd (SET_IRQS) and masked when it is de-assigned;
+ *     a client may also write mask bits through the BAR. (QEMU emulates the
+ *     guest's table itself, never writes ours, and reads our PBA.)
  *   - MSI enabled: vector < enabled vectors (multiple message enable);
  *     masked (per-vector mask) -> pending bit, delivered on unmask.
  *   - else INTx, if interrupt_pin != 0: sets STATUS.INTERRUPT and, unless
