@@ -85,6 +85,10 @@ static void sb_json_str(struct sbuf *b, const char *s)
 			char esc[2] = { '\\', (char)c };
 
 			sb_put(b, esc, 2);
+		} else if (c == '\t' || c == '\n' || c == '\r') {
+			char esc[2] = { '\\', c == '\t' ? 't' : c == '\n' ? 'n' : 'r' };
+
+			sb_put(b, esc, 2);
 		} else if (c < 0x20) {
 			sb_printf(b, "\\u%04x", c);
 		} else {
