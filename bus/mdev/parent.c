@@ -272,11 +272,9 @@ int mdev_create_locked(struct uvfio_mdev_parent *p, const char *type_id,
 	return 0;
 
 err_op:
-	/* A device never registered is destroyed here; a registered one was
-	 * unregistered (freed) by inst_serve. */
-	if (in->dev)
-		uvfio_device_destroy(in->dev);
-	in->dev = NULL;
+	/* The remove op frees the device either way: unregistered by
+	 * inst_serve, or never registered (a bus driver's destroy handles
+	 * both, as uvfio_pci_destroy does). */
 	p->info.ops->remove(p, &in->pub);
 err_free:
 	free(in->sock_path);

@@ -94,7 +94,12 @@ struct uvfio_mdev_parent_ops {
 	 */
 	int (*create)(struct uvfio_mdev_parent *p, struct uvfio_mdev_instance *inst,
 		      struct uvfio_device **dev, char *info, size_t info_len);
-	/* Required. The instance's device has been unregistered: free the rest. */
+	/*
+	 * Required. Free the instance: its device has been unregistered (which
+	 * freed the struct uvfio_device), or, if serving it failed, was never
+	 * registered. A bus driver's destroy (uvfio_pci_destroy,
+	 * uvfio_cdx_destroy) handles both cases.
+	 */
 	void (*remove)(struct uvfio_mdev_parent *p, struct uvfio_mdev_instance *inst);
 	/* Optional: available_instances of a type (the driver's own count). */
 	unsigned int (*get_available)(struct uvfio_mdev_parent *p, unsigned int type);
