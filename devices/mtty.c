@@ -104,11 +104,29 @@ static void port_rx_room(void *opaque)
 
 static void port_readable(void *opaque);
 
-/* Instance lock NOT held: this takes the parent's. */
+/*
+ * Instance lock NOT held: this takes the parent's. `watching` is set before
+ * the fd enters the loop, under the instance lock: once it is in, the loop
+ * may fill the FIFO and drop the watch at once, and a flag set afterwards
+ * would claim a watch that no longer exists (and no read of RBR would
+ * restart it).
+ */
 static void port_watch(struct mtty_port *pt)
 {
-	if (uvfio_mdev_watch_fd(pt->d->parent, pt->master, port_readable, pt) == 0)
-		pt->watching = true;
+	struct mtty_dev *d = pt->d;
+
+	pthread_mutex_lock(&d->lock);
+	if (pt->watching) {
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
+	pt->watching = true;
+	pthread_mutex_unlock(&d->lock);
+	if (uvfio_mdev_watch_fd(d->parent, pt->master, port_readable, pt)) {
+		pthread_mutex_lock(&d->lock);
+		pt->watching = false;
+		pthread_mutex_unlock(&d->lock);
+	}
 }
 
 /* The parent's loop, parent lock held: move bytes from the pty to the
@@ -190,7 +208,7 @@ static void rewatch_ports(struct mtty_dev *d)
 		bool want;
 
 		pthread_mutex_lock(&d->lock);
-		want = pt->rewatch && !pt->watching;
+		want = pt->rewatch;
 		pt->rewatch = false;
 		pthread_mutex_unlock(&d->lock);
 		if (want)
