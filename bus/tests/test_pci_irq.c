@@ -5,6 +5,7 @@
  * rule, FLR and DEVICE_RESET, and the bus master gate on device DMA. Every
  * delivery is checked by reading a real eventfd.
  */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include <uvfio/dma.h>
@@ -414,6 +415,94 @@ static void test_flr(void **state)
 	uvfio_pci_destroy(p);
 }
 
+/* The last close resets like the kernel's vfio-pci disable path. */
+static void test_close_resets(void **state)
+{
+	struct uvfio_pci_device *p = mk();
+	struct uvfio_device *dev = uvfio_pci_to_device(p);
+
+	assert_int_equal(uvfio_device_open(dev), 0);
+	assert_int_equal(uvfio_device_open(dev), 0);
+	dirty_state(p);
+	uvfio_device_close(dev); /* not the last */
+	assert_int_equal(resets, 0);
+	assert_true(uvfio_pci_bus_master(p));
+	uvfio_device_close(dev);
+	assert_int_equal(resets, 1);
+	assert_power_on(p);
+	uvfio_pci_destroy(p);
+}
+
+/* Registered: unregister frees the core device, destroy the rest. */
+static void test_register_lifecycle(void **state)
+{
+	struct uvfio_pci_device *p = mk();
+
+	assert_int_equal(uvfio_device_register(uvfio_pci_to_device(p)), 0);
+	uvfio_device_unregister(uvfio_pci_to_device(p));
+	assert_null(uvfio_pci_to_device(p));
+	uvfio_pci_destroy(p);
+	uvfio_pci_destroy(NULL);
+}
+
+/*
+ * A device thread raising while the client masks, unmasks, re-assigns
+ * eventfds and resets: no deadlock (lock order bus -> core), and once
+ * everything is unmasked nothing stays pending.
+ */
+static int stop_raising; /* __atomic */
+static unsigned long raised; /* __atomic */
+
+static void *raiser(void *arg)
+{
+	struct uvfio_pci_device *p = arg;
+
+	while (!__atomic_load_n(&stop_raising, __ATOMIC_RELAXED)) {
+		uvfio_pci_raise_irq(p, 5);
+		__atomic_add_fetch(&raised, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void test_concurrent_raise(void **state)
+{
+	struct uvfio_pci_device *p = mk();
+	uint32_t msix = find_cap(p, PCI_CAP_ID_MSIX);
+	int32_t fd = make_eventfd();
+	pthread_t t;
+
+	cfg_write(p, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	cfg_write(p, msix + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	assert_int_equal(set_trigger_fds(p, VFIO_PCI_MSIX_IRQ_INDEX, 0, 6, (int32_t[]){
+		-1, -1, -1, -1, -1, fd }), 0);
+	__atomic_store_n(&stop_raising, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&raised, 0, __ATOMIC_RELAXED);
+	assert_int_equal(pthread_create(&t, NULL, raiser, p), 0);
+	/* Keep going until the device thread really ran alongside. */
+	for (int i = 0; i < 2000 || __atomic_load_n(&raised, __ATOMIC_RELAXED) < 20000; i++) {
+		bar_write(p, 0, entry_ctrl(5), 4, i & 1);
+		cfg_write(p, msix + PCI_MSIX_FLAGS, 2,
+			  PCI_MSIX_FLAGS_ENABLE | ((i % 3) ? 0 : PCI_MSIX_FLAGS_MASKALL));
+		if (i % 100 == 0)
+			assert_int_equal(set_trigger_fds(p, VFIO_PCI_MSIX_IRQ_INDEX, 5, 1, &fd), 0);
+		if (i % 500 == 0) {
+			assert_int_equal(uvfio_device_reset(uvfio_pci_to_device(p)), 0);
+			cfg_write(p, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+		}
+	}
+	__atomic_store_n(&stop_raising, 1, __ATOMIC_RELAXED);
+	pthread_join(t, NULL);
+	cfg_write(p, msix + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	bar_write(p, 0, entry_ctrl(5), 4, 0);
+	assert_int_equal(bar_read(p, 0, MSIX_PBA, 8), 0);
+	assert_true(efd_count(fd) > 0);
+	/* And the vector still works normally. */
+	assert_int_equal(uvfio_pci_raise_irq(p, 5), 1);
+	assert_int_equal(efd_count(fd), 1);
+	uvfio_pci_destroy(p);
+	close(fd);
+}
+
 /* ---- bus master ------------------------------------------------------------------- */
 
 static void test_bus_master_gates_dma(void **state)
@@ -469,6 +558,9 @@ int main(void)
 		cmocka_unit_test(test_intx),
 		cmocka_unit_test(test_irq_mode_conflict),
 		cmocka_unit_test(test_flr),
+		cmocka_unit_test(test_close_resets),
+		cmocka_unit_test(test_register_lifecycle),
+		cmocka_unit_test(test_concurrent_raise),
 		cmocka_unit_test(test_bus_master_gates_dma),
 	};
 

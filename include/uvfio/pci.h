@@ -136,7 +136,7 @@ struct uvfio_pci_info {
 	struct uvfio_pci_msi_info msi;
 	struct uvfio_pci_msix_info msix;
 	bool pcie;	       /* PCI Express endpoint cap v2 with FLR; 4 KiB config */
-	const struct uvfio_pci_ops *ops; /* may be NULL */
+	const struct uvfio_pci_ops *ops; /* may be NULL; not copied: must outlive the device */
 };
 
 /*
@@ -179,9 +179,13 @@ void *uvfio_pci_bar_mem(struct uvfio_pci_device *pdev, int bar);
  *     guest's table itself, never writes ours, and reads our PBA.)
  *   - MSI enabled: vector < enabled vectors (multiple message enable);
  *     masked (per-vector mask) -> pending bit, delivered on unmask.
- *   - else INTx, if interrupt_pin != 0: sets STATUS.INTERRUPT and, unless
- *     COMMAND.INTX_DISABLE, triggers IRQ index 0 (AUTOMASKED: the client
- *     unmasks after servicing). `vector` is ignored for INTx.
+ *   - else INTx, if interrupt_pin != 0: sets STATUS.INTERRUPT (the line)
+ *     and, unless COMMAND.INTX_DISABLE, triggers IRQ index 0. INTx is
+ *     AUTOMASKED: after a signal nothing more is sent until the client
+ *     unmasks (SET_IRQS UNMASK); if the line is still up then, or when
+ *     INTX_DISABLE is cleared, it is signalled again (level semantics).
+ *     The device lowers the line with uvfio_pci_lower_irq() once the cause
+ *     is gone. `vector` is ignored for INTx.
  * Returns 1 if an eventfd was signalled, 0 if not (pending, masked,
  * disabled, no eventfd, no interrupt mode), -EINVAL for a vector out of
  * range of the enabled mode.
