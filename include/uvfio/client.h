@@ -81,7 +81,10 @@ int uvfio_client_mig_write(struct uvfio_client *c, const void *buf, size_t len);
 
 /*
  * Serve requests the device sends while no call is in progress (vfio-user
- * DMA_READ/WRITE). Poll uvfio_client_fd() for POLLIN, then call this.
+ * DMA_READ/WRITE). Poll uvfio_client_fd() for POLLIN, then call this, or
+ * let it wait: up to timeout_ms (0: not at all, < 0: until a request comes).
+ * Returns the number of requests served, or a negative errno when the
+ * connection is dead. The wait does not hold up calls from other threads.
  */
 int uvfio_client_fd(struct uvfio_client *c);
 int uvfio_client_process(struct uvfio_client *c, int timeout_ms);

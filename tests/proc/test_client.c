@@ -393,7 +393,8 @@ static void test_reset_feature(void **state)
 	struct {
 		struct vfio_device_feature h;
 		uint64_t v;
-	} feat = { .h = { .argsz = sizeof(feat) } };
+		uint64_t spare;
+	} feat = { .h = { .argsz = sizeof(feat) - 8 } };
 	struct vfio_device_feature probe = {
 		.argsz = sizeof(probe),
 		.flags = TESTDEV_FEATURE | VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_GET,
@@ -408,9 +409,12 @@ static void test_reset_feature(void **state)
 	feat.v = 0xabcdef;
 	assert_int_equal(uvfio_client_feature(f->c, &feat), 0);
 	feat.h.flags = TESTDEV_FEATURE | VFIO_DEVICE_FEATURE_GET;
+	feat.h.argsz = sizeof(feat); /* room to spare: argsz stays ours */
 	feat.v = 0;
 	assert_int_equal(uvfio_client_feature(f->c, &feat), 0);
 	assert_int_equal(feat.v, 0xabcdef);
+	assert_int_equal(feat.h.argsz, sizeof(feat));
+	assert_int_equal(feat.h.flags, TESTDEV_FEATURE | VFIO_DEVICE_FEATURE_GET);
 	assert_int_equal(uvfio_client_feature(f->c, &probe), 0);
 	/* Not offered: ENOTTY, as the kernel answers. */
 	probe.flags = 0x1ff | VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_GET;
@@ -471,6 +475,62 @@ static void test_process_idle(void **state)
 	assert_int_equal(uvfio_client_process(f->c, 50), 0);
 	assert_true(now_ms() - t0 >= 45);
 	assert_int_equal(rd64(f->c, TESTDEV_REG_ID), TESTDEV_ID);
+}
+
+/* ---- several threads on one client ---------------------------------------------- */
+
+struct worker {
+	struct uvfio_client *c;
+	int id, errors;
+	int *stop;
+};
+
+static void *reader(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 0; i < 500; i++) {
+		uint64_t v = 0, mine = ((uint64_t)w->id << 32) | (uint64_t)i;
+
+		if (uvfio_client_read(w->c, 0, TESTDEV_REG_ID, &v, 8) != 8 || v != TESTDEV_ID)
+			w->errors++;
+		/* Each thread owns one data register: its writes come back. */
+		if (uvfio_client_write(w->c, 0, TESTDEV_REG_DATA + 8 * w->id, &mine, 8) != 8 ||
+		    uvfio_client_read(w->c, 0, TESTDEV_REG_DATA + 8 * w->id, &v, 8) != 8 ||
+		    v != mine)
+			w->errors++;
+	}
+	return NULL;
+}
+
+static void *idler(void *arg)
+{
+	struct worker *w = arg;
+
+	while (!__atomic_load_n(w->stop, __ATOMIC_ACQUIRE))
+		if (uvfio_client_process(w->c, 5) < 0)
+			w->errors++;
+	return NULL;
+}
+
+/* Calls from several threads, and an idle loop beside them, stay matched. */
+static void test_threads(void **state)
+{
+	struct fixture *f = *state;
+	int stop = 0;
+	struct worker w[4];
+	pthread_t th[4];
+
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct worker){ .c = f->c, .id = i, .stop = &stop };
+		pthread_create(&th[i], NULL, i == 3 ? idler : reader, &w[i]);
+	}
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th[3], NULL);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(w[i].errors, 0);
 }
 
 /* ---- a dying server -------------------------------------------------------------- */
@@ -575,6 +635,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_reset_feature, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_process_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_killed_mid_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_stalled, setup, teardown),
 		cmocka_unit_test(test_bad_locations),
