@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -379,9 +380,14 @@ int uvfio_mdev_control_listen(struct uvfio_mdev_parent *p, const char *path)
 		ret = -errno;
 		goto out;
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		ret = -errno;
 		goto err_close;
+	}
+	/* Whoever can connect can create and remove devices: owner only. */
+	if (chmod(path, 0600) < 0 || listen(fd, 8) < 0) {
+		ret = -errno;
+		goto err_unlink;
 	}
 	p->ctl_path = strdup(path);
 	if (!p->ctl_path) {

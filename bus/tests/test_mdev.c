@@ -378,6 +378,12 @@ static void test_control_protocol(void **state)
 	snprintf(path, sizeof(path), "%s/control", x->dir);
 	assert_int_equal(uvfio_mdev_control_listen(x->p, path), 0);
 	assert_int_equal(uvfio_mdev_control_listen(x->p, path), -EBUSY);
+	{
+		struct stat st;
+
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+	}
 	fx_loop(x);
 
 	assert_int_equal(uvfio_mdev_control_request(path, "types", out, sizeof(out)), 0);

@@ -120,7 +120,7 @@ int uvfio_mdev_parent_create(const struct uvfio_mdev_parent_info *info,
 			     const char *dir, void *priv,
 			     struct uvfio_mdev_parent **out);
 /* Removes every instance (closing their clients), the control socket, and
- * frees the parent. */
+ * frees the parent. No thread may be in uvfio_mdev_parent_dispatch(). */
 void uvfio_mdev_parent_destroy(struct uvfio_mdev_parent *p);
 void *uvfio_mdev_parent_priv(struct uvfio_mdev_parent *p);
 
@@ -174,7 +174,7 @@ void uvfio_mdev_unwatch_fd(struct uvfio_mdev_parent *p, int fd);
 
 /* ---- control socket ------------------------------------------------------ */
 
-/* Listen on `path` (must not exist) for the protocol above. */
+/* Listen on `path` (must not exist; mode 0600) for the protocol above. */
 int uvfio_mdev_control_listen(struct uvfio_mdev_parent *p, const char *path);
 /*
  * Client side: send one request line (without '\n') to the control socket
