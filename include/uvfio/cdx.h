@@ -11,7 +11,8 @@
  *     size are page aligned.
  *   - One IRQ index (MSI), EVENTFD | NORESIZE, count = vectors.
  *   - reset on the first open (a failure fails the open), on the last close
- *     and on VFIO_DEVICE_RESET.
+ *     and on VFIO_DEVICE_RESET. DEVICE_RESET leaves bus mastering as it is:
+ *     vfio-cdx's reset ioctl is cdx_dev_reset() alone.
  *   - VFIO_DEVICE_FEATURE_BUS_MASTER (SET only, {u32 op}: 0 clear, 1 set),
  *     offered only when the device has a bus_master op and clearing bus
  *     mastering at open worked. Bus mastering then starts off, and the core
@@ -167,6 +168,9 @@ const struct uvfio_cdx_id *uvfio_cdx_match_table(const struct uvfio_cdx_id *tabl
  * The module alias of an ID table entry of a vfio driver override, as the
  * kernel's file2alias writes it: "vfio_cdx:v%04Xd%04X", each ANY_ID field
  * written as "*" (vfio-cdx's own match-all entry is "vfio_cdx:v*d*").
+ * Later kernels, whose cdx_device_id also has subvendor, subdevice and
+ * class, append "sv..sd..c.." fields; uvfio's IDs are vendor and device
+ * only, so it writes the two-field form.
  * Returns the length (without NUL) or -ENOSPC if buf is too small.
  */
 int uvfio_cdx_modalias(const struct uvfio_cdx_id *id, char *buf, size_t len);
