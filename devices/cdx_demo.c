@@ -22,7 +22,11 @@
  *   0x20 ID (u32)      CDX_DEMO_ID, read-only
  * The copy runs in the write of CTRL, through uvfio_device_dma_read/write,
  * so it fails with EPERM until the driver sets bus mastering with
- * VFIO_DEVICE_FEATURE_BUS_MASTER.
+ * VFIO_DEVICE_FEATURE_BUS_MASTER. Running it inside the write is fine for
+ * a client that serves DMA_READ/WRITE messages while it waits for a reply
+ * (uvfio's client does); edu defers its DMA to the serve loop because
+ * QEMU does not, but QEMU has no vfio-user CDX device to attach this to.
+ * STATUS is final when the CTRL write returns.
  *
  * Device option --no-bus-master builds it without a bus_master op: the
  * feature is then not offered (ENOTTY) and the device masters as built.

@@ -268,6 +268,34 @@ static void test_bus_master_dma(void **state)
 	unserve(&sv);
 }
 
+/* A window without an fd: the device's DMA travels as DMA_READ/WRITE
+ * messages that the client serves while it waits for its register write. */
+static void test_dma_by_message(void **state)
+{
+	struct served sv;
+	struct uvfio_client *c = NULL;
+	uint8_t *mem = aligned_alloc(4096, MEMSZ);
+	struct uvfio_dma_map_args map = {
+		.iova = IOVA, .size = MEMSZ, .prot = UVFIO_DMA_READ | UVFIO_DMA_WRITE,
+		.fd = -1, .vaddr = mem,
+	};
+
+	assert_non_null(mem);
+	memset(mem, 0, MEMSZ);
+	for (unsigned int i = 0; i < 256; i++)
+		mem[i] = (uint8_t)(255 - i);
+	serve(&sv, NULL);
+	assert_int_equal(uvfio_client_open(sv.loc, NULL, &c), 0);
+	assert_int_equal(uvfio_client_dma_map(c, &map), 0);
+	assert_int_equal(dma_copy(c), CDX_DEMO_STATUS_ERROR);
+	assert_int_equal(bus_master(c, VFIO_DEVICE_FEATURE_SET, 12, 1), 0);
+	assert_int_equal(dma_copy(c), CDX_DEMO_STATUS_DONE);
+	assert_memory_equal(mem + 0x2000, mem, 256);
+	uvfio_client_close(c);
+	unserve(&sv);
+	free(mem);
+}
+
 static void test_no_bus_master(void **state)
 {
 	struct served sv;
@@ -292,6 +320,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_info_and_regions),
 		cmocka_unit_test(test_bus_master_dma),
+		cmocka_unit_test(test_dma_by_message),
 		cmocka_unit_test(test_no_bus_master),
 	};
 
