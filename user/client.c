@@ -144,9 +144,17 @@ const char *uvfio_client_backend(struct uvfio_client *c)
 		__r;                             \
 	})
 
+/* The kernel's minsz for these ioctls: argsz must cover the fields through
+ * num_irqs / count (16 bytes). */
+#define INFO_MINSZ 16u
+
 int uvfio_client_get_info(struct uvfio_client *c, struct vfio_device_info *info)
 {
-	int ret = LOCKED(c, c->be->get_info(c, info));
+	int ret;
+
+	if (info->argsz < INFO_MINSZ)
+		return -EINVAL;
+	ret = LOCKED(c, c->be->get_info(c, info));
 
 	/* The counts are what open validated and sized the cache with. */
 	if (!ret && (info->num_regions != c->info.num_regions ||
@@ -297,7 +305,7 @@ int uvfio_client_munmap(struct uvfio_client *c, void *addr, size_t len)
 
 int uvfio_client_irq_info(struct uvfio_client *c, struct vfio_irq_info *info)
 {
-	if (info->index >= c->info.num_irqs)
+	if (info->argsz < INFO_MINSZ || info->index >= c->info.num_irqs)
 		return -EINVAL;
 	return LOCKED(c, c->be->irq_info(c, info));
 }

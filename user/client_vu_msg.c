@@ -265,6 +265,28 @@ int vu_serve_pending(struct vu_client *vc, bool socket_too)
 	return vc->dead ? vc->dead : served;
 }
 
+/*
+ * The server hung up while we were sending: it may have said why first (a
+ * busy server answers a second client's VERSION with EBUSY, then closes).
+ * Returns that error if it is there, else `err`.
+ */
+static int last_words(struct vu_client *vc, uint16_t id, uint16_t cmd, int err)
+{
+	struct vfio_user_header h;
+	uint8_t raw[sizeof(h)];
+	int fds[UVFIO_TP_MAX_FDS];
+	unsigned int nfds;
+
+	if (uvfio_tp_recv_hdr(&vc->tp, raw, fds, UVFIO_TP_MAX_FDS, &nfds, UVFIO_TP_NOWAIT))
+		return err;
+	uvfio_tp_close_fds(fds, nfds);
+	if (vu_hdr_parse(raw, sizeof(raw), vc->max_msg, &h) || !vu_hdr_is_reply(&h) ||
+	    !vu_hdr_is_error(&h) || h.msg_id != id || h.cmd != cmd ||
+	    !h.error_no || h.error_no >= 4096)
+		return err;
+	return -(int)h.error_no;
+}
+
 int vu_call(struct vu_client *vc, uint16_t cmd, struct iovec *iov, int iovcnt,
 		   const int *fds, unsigned int nfds, struct vu_reply *rep)
 {
@@ -283,9 +305,11 @@ int vu_call(struct vu_client *vc, uint16_t cmd, struct iovec *iov, int iovcnt,
 	id = vc->next_id++;
 	vu_hdr_encode(hdr, id, cmd, (uint32_t)plen, VFIO_USER_F_TYPE_COMMAND, 0);
 	iov[0] = (struct iovec){ hdr, sizeof(hdr) };
-	rc = vu_send(vc, iov, iovcnt, fds, nfds);
+	rc = uvfio_tp_sendv(&vc->tp, iov, iovcnt, fds, nfds, uvfio_tp_deadline(vc->tp.timeout_ms));
+	if (rc == -EPIPE || rc == -ECONNRESET)
+		rc = last_words(vc, id, cmd, rc);
 	if (rc)
-		return rc;
+		return vu_fail(vc, rc, "send");
 
 	deadline = uvfio_tp_deadline(vc->tp.timeout_ms);
 	for (;;) {

@@ -117,10 +117,12 @@ static bool may_block(const struct uvfio_tp *tp, uint64_t deadline)
 {
 	uint64_t timeo = (uint64_t)tp->timeout_ms * NSEC_PER_MSEC;
 	uint64_t slack = timeo / 8 < 50 * NSEC_PER_MSEC ? timeo / 8 : 50 * NSEC_PER_MSEC;
+	uint64_t end;
 
 	if (!tp->blocking)
 		return false;
-	return uvfio_tp_now_ns() + timeo <= deadline + slack;
+	end = uvfio_tp_now_ns() + timeo; /* when a blocking call gives up at worst */
+	return end <= deadline || end - deadline <= slack;
 }
 
 static uint64_t started_deadline(const struct uvfio_tp *tp, uint64_t deadline)

@@ -35,6 +35,7 @@ int uvfio_client_open(const char *location, const struct uvfio_client_opts *opts
 /* Unmaps what the client mapped, closes fds and the connection. */
 void uvfio_client_close(struct uvfio_client *c);
 
+/* As the ioctls: info->argsz (and irq_info's) must be at least 16, else -EINVAL. */
 int uvfio_client_get_info(struct uvfio_client *c, struct vfio_device_info *info);
 /*
  * Region info with its capabilities parsed (argsz retry done inside).

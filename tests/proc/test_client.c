@@ -130,7 +130,7 @@ static void wr64(struct uvfio_client *c, uint64_t reg, uint64_t v)
 static void test_info(void **state)
 {
 	struct fixture *f = *state;
-	struct vfio_device_info info;
+	struct vfio_device_info info = { .argsz = sizeof(info) };
 	struct vfio_irq_info irq = { .argsz = sizeof(irq), .index = 0 };
 	struct uvfio_region r;
 
@@ -163,6 +163,15 @@ static void test_info(void **state)
 	assert_int_equal(uvfio_client_irq_info(f->c, &irq), 0);
 	assert_int_equal(irq.count, TESTDEV_NUM_VECTORS);
 	assert_true(irq.flags & VFIO_IRQ_INFO_EVENTFD);
+
+	/* As the kernel: argsz below the struct, or an index past the end. */
+	info.argsz = 8;
+	assert_int_equal(uvfio_client_get_info(f->c, &info), -EINVAL);
+	irq.argsz = 8;
+	assert_int_equal(uvfio_client_irq_info(f->c, &irq), -EINVAL);
+	irq.argsz = sizeof(irq);
+	irq.index = 1;
+	assert_int_equal(uvfio_client_irq_info(f->c, &irq), -EINVAL);
 }
 
 /* ---- region access --------------------------------------------------------- */
@@ -577,7 +586,7 @@ static void test_server_killed_mid_request(void **state)
 	assert_int_equal(uvfio_client_read(f->c, 0, TESTDEV_REG_ID, &v, 8), r);
 	assert_int_equal(uvfio_client_reset(f->c), r);
 	assert_int_equal(uvfio_client_process(f->c, 100), r);
-	assert_true(now_ms() - t0 < 50);
+	assert_true(now_ms() - t0 < 200); /* far below the timeout */
 
 	/* Restarted: a new client works. */
 	f->server = start_server(f);
@@ -608,7 +617,7 @@ static void test_server_stalled(void **state)
 	assert_true(dt >= 290 && dt < 1000);
 	t0 = now_ms();
 	assert_int_equal(uvfio_client_read(c, 0, TESTDEV_REG_ID, &v, 8), -ETIMEDOUT);
-	assert_true(now_ms() - t0 < 50);
+	assert_true(now_ms() - t0 < 200); /* far below the timeout */
 	kill(f->server, SIGCONT);
 	f->c = c;
 }

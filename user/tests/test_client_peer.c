@@ -42,6 +42,7 @@ struct peer {
 	const char *caps; /* VERSION reply JSON */
 	void *arg;	  /* the test's data for its script */
 	bool version_only; /* the client is expected to hang up after VERSION */
+	bool busy;	   /* refuse the client at once, as a busy server does */
 	int ok;		  /* the script reached its end */
 };
 
@@ -108,6 +109,22 @@ static void peer_handshake(struct peer *p)
 	peer_reply(p, &m, buf, (size_t)n);
 }
 
+/*
+ * A busy server: answer the VERSION about to come with EBUSY and hang up
+ * at once — the client may still be sending it, or may already have.
+ */
+static void peer_busy(struct peer *p)
+{
+	struct vfio_user_header req = { .cmd = VFIO_USER_VERSION };
+	uint8_t h[16], scratch[512];
+
+	vu_hdr_encode_error(h, &req, EBUSY);
+	assert_int_equal(send(p->fd, h, sizeof(h), MSG_NOSIGNAL), 16);
+	usleep(p->minor * 1000); /* vary the moment of the close */
+	while (recv(p->fd, scratch, sizeof(scratch), MSG_DONTWAIT) > 0)
+		;
+}
+
 static void *peer_main(void *arg)
 {
 	struct peer *p = arg;
@@ -115,6 +132,11 @@ static void *peer_main(void *arg)
 	p->fd = accept4(p->lfd, NULL, NULL, SOCK_CLOEXEC);
 	assert_true(p->fd >= 0);
 	assert_int_equal(uvfio_tp_init(&p->tp, p->fd, 3000), 0);
+	if (p->busy) {
+		peer_busy(p);
+		p->ok = 1;
+		return NULL;
+	}
 	peer_handshake(p);
 	if (p->script)
 		p->script(p);
@@ -525,6 +547,52 @@ static void test_versions(void **state)
 	version_refused(0, 1, "{\"capabilities\":{\"max_data_xfer_size\":0}}");
 }
 
+/* Refused with EBUSY: the client reports that, not the broken pipe. */
+static void test_busy_server(void **state)
+{
+	for (uint16_t delay = 0; delay < 4; delay++) {
+		struct peer p = { .busy = true, .minor = delay };
+		struct uvfio_client *c;
+
+		peer_start(&p, NULL, NULL);
+		assert_int_equal(uvfio_client_open(p.path, NULL, &c), -EBUSY);
+		peer_join(&p);
+	}
+}
+
+/* An answer sent before the peer hung up is still read when our send
+ * fails: the next call is refused (here before it is even made, as a busy
+ * server refuses VERSION), and the call reports the peer's reason. */
+static void script_last_words(struct peer *p)
+{
+	char go;
+
+	/* Once the client's open is over (else it drops this as stray)... */
+	assert_int_equal(read(*(int *)p->arg, &go, 1), 1);
+	/* ids 0 and 1 went to VERSION and GET_INFO: 2 is the next call. */
+	peer_send(p, 2, VFIO_USER_DEVICE_RESET, VFIO_USER_F_TYPE_REPLY | VFIO_USER_F_ERROR,
+		  EBUSY, NULL, 0, NULL, 0);
+}
+
+static void test_last_words(void **state)
+{
+	int go[2];
+	struct peer p = { .arg = &go[0] };
+	struct uvfio_client *c;
+	char v[4];
+
+	assert_int_equal(pipe(go), 0);
+	peer_start(&p, script_last_words, NULL);
+	c = open_client(&p, 2000);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	peer_join(&p); /* closed: our next send fails with EPIPE */
+	close(go[0]);
+	close(go[1]);
+	assert_int_equal(uvfio_client_reset(c), -EBUSY);
+	assert_int_equal(uvfio_client_read(c, 0, 0, v, 4), -EBUSY);
+	uvfio_client_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -534,6 +602,8 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_region_retry),
 		cmocka_unit_test(test_versions),
+		cmocka_unit_test(test_busy_server),
+		cmocka_unit_test(test_last_words),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
