@@ -12,6 +12,7 @@ static const struct uvfio_command commands[] = {
 	{ "serve", "serve a device over vfio-user on a UNIX socket", cmd_serve },
 	{ "info", "connect to a device and print its regions and IRQs", cmd_info },
 	{ "bench", "benchmarks (dma-map, rtt) against a floor measured in the same run", cmd_bench },
+	{ "mdev", "create, remove and list mediated devices of a running parent", cmd_mdev },
 };
 
 static void usage(FILE *out)
