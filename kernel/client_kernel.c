@@ -382,3 +382,20 @@ static int k_process(struct uvfio_client *c, int timeout_ms)
 const struct uvfio_client_backend uvfio_client_kernel = { .name = "kernel", KERNEL_OPS };
 const struct uvfio_client_backend uvfio_client_kernel_group = { .name = "kernel-group", KERNEL_OPS };
 const struct uvfio_client_backend uvfio_client_kernel_cdev = { .name = "kernel-cdev", KERNEL_OPS };
+
+int kvfio_client_iommu_info(struct uvfio_client *c, struct kvfio_iommu_info *out)
+{
+	struct kclient *k;
+
+	if (c->be != &uvfio_client_kernel_group && c->be != &uvfio_client_kernel_cdev)
+		return -EINVAL;
+	k = kc(c);
+	if (k->h->cdev) {
+		*out = *kvfio_iommufd_info(k->h->iommufd);
+		return 0;
+	}
+	if (kvfio_container_noiommu(kvfio_group_container(k->h->group)))
+		return -EOPNOTSUPP;
+	*out = *kvfio_container_info(kvfio_group_container(k->h->group));
+	return 0;
+}

@@ -217,6 +217,13 @@ int kvfio_dev_reset(int fd);
 /* VFIO_DEVICE_FEATURE on a buffer of argsz bytes. */
 int kvfio_dev_feature(int fd, void *buf);
 
+/* ---- client_kernel.c ---------------------------------------------------- */
+
+struct uvfio_client;
+/* The IOMMU facts behind a kernel client (tests, tools); -EOPNOTSUPP on
+ * noiommu, -EINVAL if the client is not a kernel one. */
+int kvfio_client_iommu_info(struct uvfio_client *c, struct kvfio_iommu_info *out);
+
 /* ---- bind.c ------------------------------------------------------------- */
 
 /* State files of `uvfio bind` live here (UVFIO_RUN_DIR overrides). */
