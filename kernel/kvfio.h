@@ -100,6 +100,24 @@ bool kvfio_driver_is_vfio_safe(const char *drv);
  */
 int kvfio_group_viability(const char *group_nr, char *msg, size_t len);
 
+/* ---- pci_status.c ------------------------------------------------------- */
+
+struct kvfio_pci_status {
+	char bdf[16];
+	char vendor[16], device[16]; /* "0x1234" as sysfs has them */
+	char driver[64];	     /* empty: none */
+	char group[16];		     /* empty: no IOMMU group */
+	bool bound;		     /* to a vfio driver */
+	bool viable;		     /* no other group member on a host driver */
+	char group_node[256];	     /* /dev/vfio/N or noiommu-N, if present */
+	char cdev_node[256];	     /* /dev/vfio/devices/vfioX, if present */
+	bool usable;
+	char problem[512];	     /* why not usable */
+};
+
+/* -ENODEV if there is no such device. */
+int kvfio_pci_status(const char *bdf, struct kvfio_pci_status *s);
+
 /* ---- caps.c ------------------------------------------------------------- */
 
 #define KVFIO_MAX_CAPS 64	  /* a longer chain is treated as corrupt */
