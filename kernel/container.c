@@ -126,8 +126,13 @@ static int get_info(struct kvfio_container *c, const char *who)
 			break;
 		}
 		if (info->argsz <= len) {
-			ret = kvfio_parse_iommu_info(buf, len, &c->info);
-			if (ret)
+			struct kvfio_iommu_info parsed;
+
+			/* Replace the known info only with a complete new one. */
+			ret = kvfio_parse_iommu_info(buf, len, &parsed);
+			if (!ret)
+				c->info = parsed;
+			else
 				uvfio_log(UVFIO_LOG_ERR, who, "VFIO_IOMMU_GET_INFO: corrupt "
 					  "capability chain");
 			break;
@@ -149,8 +154,12 @@ int kvfio_container_set_iommu(struct kvfio_container *c, const char *who)
 	static const int types[] = { VFIO_TYPE1v2_IOMMU, VFIO_TYPE1_IOMMU, VFIO_NOIOMMU_IOMMU };
 	int ret;
 
-	if (c->iommu_type)
+	/* Each group that joins may narrow the valid IOVA ranges: re-read. */
+	if (c->iommu_type) {
+		if (c->iommu_type != VFIO_NOIOMMU_IOMMU && get_info(c, who))
+			uvfio_log(UVFIO_LOG_WARN, who, "keeping the previous IOVA ranges");
 		return 0;
+	}
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		if (ioctl(c->fd, VFIO_CHECK_EXTENSION, types[i]) <= 0)
 			continue;
