@@ -207,9 +207,12 @@ static int resolve_sysfs(const struct kvfio_location *loc, struct kvfio_target *
 	strcpy(t->device, loc->device);
 
 	/* A device that is not bound to a vfio driver has no group node and
-	 * no cdev: say so rather than "no such file". */
+	 * no cdev: say so rather than "no such file". A registered vfio
+	 * device has a vfio-dev/ dir (6.1+), whatever its driver is called
+	 * (an mdev's driver is its parent's, e.g. "mtty"). */
 	ret = kvfio_device_driver(bus, loc->device, drv, sizeof(drv));
-	if (ret == 1 && !strstr(drv, "vfio")) {
+	if (ret == 1 && !strstr(drv, "vfio") &&
+	    !kvfio_path(path, sizeof(path), "%s/vfio-dev", devdir) && !exists(path)) {
 		uvfio_log(UVFIO_LOG_ERR, who, "%s is bound to %s, not to a vfio driver: "
 			  "run 'uvfio bind %s'", loc->device, drv, loc->device);
 		return -EBUSY;

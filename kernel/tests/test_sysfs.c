@@ -151,6 +151,14 @@ static void test_mdev_cdx(void **state)
 	assert_false(t.cdev);
 	assert_string_equal(t.group, "11");
 	assert_string_equal(t.device, "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001");
+	/* An mdev's driver is its parent's ("mtty"); its vfio-dev/ dir says
+	 * it is a vfio device all the same. */
+	fake_dir(&tree, "sys/bus/mdev/drivers/mtty");
+	fake_link(&tree, "sys/devices/virtual/mtty/mtty/83b8f4f2-509f-382f-3c1e-e6bfe0fa1001/driver",
+		  "sys/bus/mdev/drivers/mtty");
+	fake_dir(&tree, "sys/devices/virtual/mtty/mtty/83b8f4f2-509f-382f-3c1e-e6bfe0fa1001/vfio-dev/vfio4");
+	assert_int_equal(resolve("mdev:83b8f4f2-509f-382f-3c1e-e6bfe0fa1001?iommu=group", &t), 0);
+	assert_string_equal(t.group, "11");
 	assert_int_equal(resolve("cdx:cdx-00:01", &t), 0);
 	assert_string_equal(t.group, "12");
 	assert_string_equal(t.device, "cdx-00:01");
