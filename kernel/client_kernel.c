@@ -391,11 +391,11 @@ int kvfio_client_iommu_info(struct uvfio_client *c, struct kvfio_iommu_info *out
 		return -EINVAL;
 	k = kc(c);
 	if (k->h->cdev) {
-		*out = *kvfio_iommufd_info(k->h->iommufd);
+		kvfio_iommufd_info(k->h->iommufd, out);
 		return 0;
 	}
 	if (kvfio_container_noiommu(kvfio_group_container(k->h->group)))
 		return -EOPNOTSUPP;
-	*out = *kvfio_container_info(kvfio_group_container(k->h->group));
+	kvfio_container_info(kvfio_group_container(k->h->group), out);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -27,6 +28,8 @@ struct kvfio_container {
 	int fd;
 	unsigned int refs;
 	int iommu_type; /* 0 until set */
+	/* Re-read when a group joins while other threads map: guarded. */
+	pthread_mutex_t info_lock;
 	struct kvfio_iommu_info info;
 };
 
@@ -63,6 +66,7 @@ int kvfio_container_get(struct kvfio_container **out)
 		ret = -EPROTO;
 		goto err_close;
 	}
+	pthread_mutex_init(&c->info_lock, NULL);
 	c->refs = 1;
 	the_container = c;
 	*out = c;
@@ -83,6 +87,7 @@ void kvfio_container_put(struct kvfio_container *c)
 	close(c->fd);
 	if (the_container == c)
 		the_container = NULL;
+	pthread_mutex_destroy(&c->info_lock);
 	free(c);
 }
 
@@ -96,9 +101,11 @@ bool kvfio_container_noiommu(struct kvfio_container *c)
 	return c->iommu_type == VFIO_NOIOMMU_IOMMU;
 }
 
-const struct kvfio_iommu_info *kvfio_container_info(struct kvfio_container *c)
+void kvfio_container_info(struct kvfio_container *c, struct kvfio_iommu_info *out)
 {
-	return &c->info;
+	pthread_mutex_lock(&c->info_lock);
+	*out = c->info;
+	pthread_mutex_unlock(&c->info_lock);
 }
 
 /* VFIO_IOMMU_GET_INFO with the argsz retry: caps may not fit the first time. */
@@ -130,8 +137,11 @@ static int get_info(struct kvfio_container *c, const char *who)
 
 			/* Replace the known info only with a complete new one. */
 			ret = kvfio_parse_iommu_info(buf, len, &parsed);
-			if (!ret)
+			if (!ret) {
+				pthread_mutex_lock(&c->info_lock);
 				c->info = parsed;
+				pthread_mutex_unlock(&c->info_lock);
+			}
 			else
 				uvfio_log(UVFIO_LOG_ERR, who, "VFIO_IOMMU_GET_INFO: corrupt "
 					  "capability chain");
@@ -177,7 +187,9 @@ int kvfio_container_set_iommu(struct kvfio_container *c, const char *who)
 		if (ret) {
 			/* Unknown ranges would only weaken the checks; the kernel
 			 * still validates every map. */
+			pthread_mutex_lock(&c->info_lock);
 			memset(&c->info, 0, sizeof(c->info));
+			pthread_mutex_unlock(&c->info_lock);
 			uvfio_log(UVFIO_LOG_WARN, who, "continuing without IOVA ranges");
 		}
 		return 0;
@@ -196,6 +208,7 @@ int kvfio_container_dma_map(struct kvfio_container *c, uint64_t iova, uint64_t s
 		.iova = iova,
 		.size = size,
 	};
+	struct kvfio_iommu_info info;
 	char msg[512];
 	int ret;
 
@@ -204,7 +217,10 @@ int kvfio_container_dma_map(struct kvfio_container *c, uint64_t iova, uint64_t s
 			  "the device must be given physical addresses");
 		return -EOPNOTSUPP;
 	}
-	ret = kvfio_iova_check(&c->info, iova, size, msg, sizeof(msg));
+	pthread_mutex_lock(&c->info_lock);
+	info = c->info;
+	pthread_mutex_unlock(&c->info_lock);
+	ret = kvfio_iova_check(&info, iova, size, msg, sizeof(msg));
 	if (ret) {
 		uvfio_log(UVFIO_LOG_ERR, who, "DMA map: %s", msg);
 		return ret;

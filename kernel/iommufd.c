@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -27,6 +28,8 @@ struct kvfio_iommufd {
 	int fd;
 	uint32_t ioas;
 	unsigned int refs;
+	/* Re-read on each attach while other threads map: guarded. */
+	pthread_mutex_t info_lock;
 	struct kvfio_iommu_info info;
 };
 
@@ -62,6 +65,7 @@ int kvfio_iommufd_get(struct kvfio_iommufd **out)
 		goto err_close;
 	}
 	ctx->ioas = alloc.out_ioas_id;
+	pthread_mutex_init(&ctx->info_lock, NULL);
 	ctx->refs = 1;
 	the_iommufd = ctx;
 	*out = ctx;
@@ -82,12 +86,15 @@ void kvfio_iommufd_put(struct kvfio_iommufd *ctx)
 	close(ctx->fd);
 	if (the_iommufd == ctx)
 		the_iommufd = NULL;
+	pthread_mutex_destroy(&ctx->info_lock);
 	free(ctx);
 }
 
-const struct kvfio_iommu_info *kvfio_iommufd_info(struct kvfio_iommufd *ctx)
+void kvfio_iommufd_info(struct kvfio_iommufd *ctx, struct kvfio_iommu_info *out)
 {
-	return &ctx->info;
+	pthread_mutex_lock(&ctx->info_lock);
+	*out = ctx->info;
+	pthread_mutex_unlock(&ctx->info_lock);
 }
 
 /* IOMMU_IOAS_IOVA_RANGES into ctx->info (EMSGSIZE: the array was short). */
@@ -100,6 +107,7 @@ static int read_ranges(struct kvfio_iommufd *ctx, const char *who)
 		.num_iovas = KVFIO_MAX_IOVA_RANGES,
 		.allowed_iovas = (uintptr_t)r,
 	};
+	struct kvfio_iommu_info info;
 	uint32_t n;
 
 	if (ioctl(ctx->fd, IOMMU_IOAS_IOVA_RANGES, &q) && errno != EMSGSIZE) {
@@ -111,19 +119,22 @@ static int read_ranges(struct kvfio_iommufd *ctx, const char *who)
 	/* On EMSGSIZE num_iovas is the total; we keep the first ones, which
 	 * only makes our pre-check stricter than the kernel's. */
 	n = q.num_iovas < KVFIO_MAX_IOVA_RANGES ? q.num_iovas : KVFIO_MAX_IOVA_RANGES;
-	ctx->info.nr_ranges = 0;
+	memset(&info, 0, sizeof(info));
 	for (uint32_t i = 0; i < n; i++) {
 		if (r[i].start > r[i].last)
 			return -EPROTO;
-		ctx->info.ranges[ctx->info.nr_ranges].start = r[i].start;
-		ctx->info.ranges[ctx->info.nr_ranges].last = r[i].last;
-		ctx->info.nr_ranges++;
+		info.ranges[info.nr_ranges].start = r[i].start;
+		info.ranges[info.nr_ranges].last = r[i].last;
+		info.nr_ranges++;
 	}
 	/* alignment is a power of two no bigger than PAGE_SIZE; 0/odd: page. */
 	if (q.out_iova_alignment && !(q.out_iova_alignment & (q.out_iova_alignment - 1)))
-		ctx->info.pgsizes = q.out_iova_alignment;
+		info.pgsizes = q.out_iova_alignment;
 	else
-		ctx->info.pgsizes = 4096;
+		info.pgsizes = 4096;
+	pthread_mutex_lock(&ctx->info_lock);
+	ctx->info = info;
+	pthread_mutex_unlock(&ctx->info_lock);
 	return 0;
 }
 
@@ -165,10 +176,12 @@ int kvfio_iommufd_dma_map(struct kvfio_iommufd *ctx, uint64_t iova, uint64_t siz
 		.length = size,
 		.iova = iova,
 	};
+	struct kvfio_iommu_info info;
 	char msg[512];
 	int ret;
 
-	ret = kvfio_iova_check(&ctx->info, iova, size, msg, sizeof(msg));
+	kvfio_iommufd_info(ctx, &info);
+	ret = kvfio_iova_check(&info, iova, size, msg, sizeof(msg));
 	if (ret) {
 		uvfio_log(UVFIO_LOG_ERR, who, "DMA map: %s", msg);
 		return ret;

@@ -173,7 +173,7 @@ int kvfio_container_dma_map(struct kvfio_container *c, uint64_t iova, uint64_t s
 			    void *vaddr, uint32_t prot, const char *who);
 int kvfio_container_dma_unmap(struct kvfio_container *c, uint64_t iova,
 			      uint64_t size, uint64_t *unmapped, const char *who);
-const struct kvfio_iommu_info *kvfio_container_info(struct kvfio_container *c);
+void kvfio_container_info(struct kvfio_container *c, struct kvfio_iommu_info *out);
 
 /* ---- group.c ------------------------------------------------------------ */
 
@@ -198,7 +198,7 @@ int kvfio_iommufd_dma_map(struct kvfio_iommufd *ctx, uint64_t iova, uint64_t siz
 			  void *vaddr, uint32_t prot, const char *who);
 int kvfio_iommufd_dma_unmap(struct kvfio_iommufd *ctx, uint64_t iova,
 			    uint64_t size, uint64_t *unmapped, const char *who);
-const struct kvfio_iommu_info *kvfio_iommufd_info(struct kvfio_iommufd *ctx);
+void kvfio_iommufd_info(struct kvfio_iommufd *ctx, struct kvfio_iommu_info *out);
 
 /* ---- handle.c ----------------------------------------------------------- */
 
