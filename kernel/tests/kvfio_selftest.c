@@ -6,7 +6,9 @@
  *   kvfio-selftest [LOCATION] [--nonviable LOCATION]
  *
  * LOCATION defaults to pci:BDF of the first edu (1234:11e8) in sysfs. With
- * --nonviable, opening that location must fail naming why. Prints one
+ * --nonviable, opening that location must fail naming why. When the kernel
+ * has the mtty mdev sample, an instance is created and driven as
+ * mdev:UUID too (info, config, migration through the data_fd). Prints one
  * "CHECK name PASS|FAIL detail" line per check; exit 0 only if all passed.
  * Static-linkable: no dlopen, no NSS.
  */
@@ -335,6 +337,121 @@ static void check_errors(const char *nonviable)
 	}
 }
 
+static int write_file(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "w");
+	int ret;
+
+	if (!f)
+		return -errno;
+	ret = fputs(s, f) < 0 ? -EIO : 0;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+/* VFIO_DEVICE_FEATURE with an 8-byte payload. */
+static int feature8(struct uvfio_client *c, uint32_t flags, void *data)
+{
+	struct {
+		struct vfio_device_feature f;
+		uint64_t data;
+	} buf = { .f = { .argsz = sizeof(buf), .flags = flags }, .data = 0 };
+	int ret;
+
+	memcpy(&buf.data, data, 8);
+	ret = uvfio_client_feature(c, &buf);
+	memcpy(data, &buf.data, 8);
+	return ret;
+}
+
+static int set_state(struct uvfio_client *c, uint32_t state)
+{
+	struct vfio_device_feature_mig_state st = { .device_state = state, .data_fd = -1 };
+
+	return feature8(c, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &st);
+}
+
+/* The mtty sample as mdev:UUID: resolution by the mdev bus, and migration. */
+static void check_mdev(void)
+{
+	static const char uuid[] = "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001";
+	const char *create = "/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-1/create";
+	char loc[64], rm[128];
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	struct uvfio_client *c;
+	uint64_t mflags = 0;
+	uint8_t *stream = NULL;
+	size_t len = 0;
+	int ret;
+
+	if (access(create, W_OK))
+		return; /* no mtty in this kernel */
+	ret = write_file(create, uuid);
+	check("mdev-create", !ret, "mtty-1 %s: %d", uuid, ret);
+	if (ret)
+		return;
+	snprintf(loc, sizeof(loc), "mdev:%s", uuid);
+	snprintf(rm, sizeof(rm), "/sys/bus/mdev/devices/%s/remove", uuid);
+	ret = uvfio_client_open(loc, NULL, &c);
+	check("mdev-open", !ret, "%s: ret %d backend %s", loc, ret,
+	      ret ? "-" : uvfio_client_backend(c));
+	if (ret)
+		goto out_remove;
+	ret = uvfio_client_get_info(c, &info);
+	check("mdev-info", !ret && (info.flags & VFIO_DEVICE_FLAGS_PCI) && info.num_regions >= 9,
+	      "ret %d flags %#x regions %u irqs %u", ret, info.flags, info.num_regions,
+	      info.num_irqs);
+
+	ret = feature8(c, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION, &mflags);
+	if (ret) {
+		check("mdev-migration", ret == -ENOTTY, "no migration: ret %d", ret);
+		goto out_close;
+	}
+	check("mdev-migration", mflags & VFIO_MIGRATION_STOP_COPY, "flags %#" PRIx64, mflags);
+	/* Save: STOP, STOP_COPY (data_fd), read to the end, STOP. */
+	ret = set_state(c, VFIO_DEVICE_STATE_STOP);
+	if (!ret)
+		ret = set_state(c, VFIO_DEVICE_STATE_STOP_COPY);
+	for (int i = 0; !ret && i < 1024; i++) {
+		uint8_t *n = realloc(stream, len + 4096);
+		ssize_t got;
+
+		if (!n) {
+			ret = -ENOMEM;
+			break;
+		}
+		stream = n;
+		got = uvfio_client_mig_read(c, stream + len, 4096);
+		if (got < 0)
+			ret = (int)got;
+		else if (!got)
+			break;
+		else
+			len += (size_t)got;
+	}
+	check("mdev-mig-save", !ret && len > 0, "ret %d, %zu bytes via the data_fd", ret, len);
+	ret = set_state(c, VFIO_DEVICE_STATE_STOP);
+	/* Load the same stream: RESUMING (data_fd), write, STOP, RUNNING. */
+	if (!ret)
+		ret = set_state(c, VFIO_DEVICE_STATE_RESUMING);
+	if (!ret && len)
+		ret = uvfio_client_mig_write(c, stream, len);
+	if (!ret)
+		ret = set_state(c, VFIO_DEVICE_STATE_STOP);
+	if (!ret)
+		ret = set_state(c, VFIO_DEVICE_STATE_RUNNING);
+	check("mdev-mig-load", !ret, "ret %d", ret);
+	/* Outside a session there is no data_fd to read. */
+	check("mdev-mig-no-session", uvfio_client_mig_read(c, stream, 1) == -EINVAL, "-");
+out_close:
+	free(stream);
+	uvfio_client_close(c);
+out_remove:
+	ret = write_file(rm, "1");
+	check("mdev-remove", !ret, "ret %d", ret);
+}
+
 int main(int argc, char **argv)
 {
 	char found[64];
@@ -369,6 +486,7 @@ int main(int argc, char **argv)
 	uvfio_client_close(c);
 	check_lifetime(loc);
 	check_errors(nonviable);
+	check_mdev();
 	printf("kvfio-selftest: %s: %d failure(s)\n", loc, failures);
 	return failures ? 1 : 0;
 }
