@@ -19,6 +19,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <uvfio/log.h>
@@ -43,6 +44,7 @@ struct kclient {
 	struct kmap *maps;
 	size_t nr_maps, cap_maps;
 	int mig_fd; /* data_fd of the current migration session, or -1 */
+	int idle_fd; /* uvfio_client_fd(): never readable */
 };
 
 extern const struct uvfio_client_backend uvfio_client_kernel_group;
@@ -66,9 +68,14 @@ static int k_open(struct uvfio_client *c, const char *target,
 	if (!k)
 		return -ENOMEM;
 	k->mig_fd = -1;
+	k->idle_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (k->idle_fd < 0) {
+		ret = -errno;
+		goto err_free;
+	}
 	ret = kvfio_handle_open(c->location, &k->h);
 	if (ret)
-		goto err_free;
+		goto err_idle;
 	ret = kvfio_dev_get_info(k->h->fd, &info, c->location);
 	if (ret)
 		goto err_put;
@@ -86,6 +93,8 @@ static int k_open(struct uvfio_client *c, const char *target,
 
 err_put:
 	kvfio_handle_put(k->h);
+err_idle:
+	close(k->idle_fd);
 err_free:
 	free(k);
 	return ret;
@@ -129,6 +138,7 @@ static void k_close(struct uvfio_client *c)
 	k_dma_unmap_all(c);
 	if (k->mig_fd >= 0)
 		close(k->mig_fd);
+	close(k->idle_fd);
 	kvfio_handle_put(k->h);
 	free(k->maps);
 	free(k->regions);
@@ -345,17 +355,19 @@ static int k_mig_write(struct uvfio_client *c, const void *buf, size_t len)
 	return 0;
 }
 
-/* The kernel sends no requests: there is nothing to poll or serve. */
+/*
+ * The kernel sends no requests: the fd to poll is an eventfd that never
+ * fires, so a driver's poll loop (or uvfio_client_process with a timeout)
+ * just waits, and process has nothing to serve.
+ */
 static int k_fd(struct uvfio_client *c)
 {
-	(void)c;
-	return -EOPNOTSUPP;
+	return kc(c)->idle_fd;
 }
 
-static int k_process(struct uvfio_client *c, int timeout_ms)
+static int k_process(struct uvfio_client *c)
 {
 	(void)c;
-	(void)timeout_ms;
 	return 0;
 }
 

@@ -37,6 +37,7 @@ int uvfio_client_open(const char *location, const struct uvfio_client_opts *opts
 /* Unmaps what the client mapped, closes fds and the connection. */
 void uvfio_client_close(struct uvfio_client *c);
 
+/* As the ioctls: info->argsz (and irq_info's) must be at least 16, else -EINVAL. */
 int uvfio_client_get_info(struct uvfio_client *c, struct vfio_device_info *info);
 /*
  * Region info with its capabilities parsed (argsz retry done inside).
@@ -88,7 +89,10 @@ int uvfio_client_mig_write(struct uvfio_client *c, const void *buf, size_t len);
 
 /*
  * Serve requests the device sends while no call is in progress (vfio-user
- * DMA_READ/WRITE). Poll uvfio_client_fd() for POLLIN, then call this.
+ * DMA_READ/WRITE). Poll uvfio_client_fd() for POLLIN, then call this, or
+ * let it wait: up to timeout_ms (0: not at all, < 0: until a request comes).
+ * Returns the number of requests served, or a negative errno when the
+ * connection is dead. The wait does not hold up calls from other threads.
  */
 int uvfio_client_fd(struct uvfio_client *c);
 int uvfio_client_process(struct uvfio_client *c, int timeout_ms);
