@@ -100,16 +100,7 @@ static int state_path(const char *bdf, char *path, size_t len)
 
 static int check_bdf(const char *bdf, char *out, size_t len)
 {
-	struct kvfio_location loc;
-	char s[64];
-
-	snprintf(s, sizeof(s), "pci:%s", bdf);
-	if (kvfio_location_parse(s, &loc) || loc.kind != KVFIO_LOC_PCI)
-		return -EINVAL;
-	if (strlen(loc.device) >= len)
-		return -EINVAL;
-	strcpy(out, loc.device);
-	return 0;
+	return kvfio_parse_bdf(bdf, out, len) ? 0 : -EINVAL;
 }
 
 int kvfio_bind_pci(const char *bdf_in, char *msg, size_t len)
