@@ -93,6 +93,27 @@ static void load_vfio_pci(void)
 	waitpid(pid, &st, 0);
 }
 
+/* mkdir -p: /run may be all there is (a minimal initramfs has not even that). */
+static int mkdir_p(const char *dir)
+{
+	char tmp[PATH_MAX];
+
+	if (strlen(dir) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	strcpy(tmp, dir);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
 static int state_path(const char *bdf, char *path, size_t len)
 {
 	return kvfio_path(path, len, "%s/%s.driver", kvfio_run_dir(), bdf);
@@ -135,8 +156,8 @@ int kvfio_bind_pci(const char *bdf_in, char *msg, size_t len)
 		return -ENODEV;
 	}
 	/* Remember the old driver before touching anything. */
-	if (mkdir(kvfio_run_dir(), 0755) && errno != EEXIST) {
-		ret = -errno;
+	ret = mkdir_p(kvfio_run_dir());
+	if (ret) {
 		snprintf(msg, len, "cannot create %s: %s", kvfio_run_dir(), strerror(-ret));
 		return ret;
 	}
