@@ -33,6 +33,7 @@
 
 #include "bench.h"
 #include "commands.h"
+#include "progress.h"
 
 #define REQ_BYTES 32u	/* header + REGION_READ request */
 #define REP_BYTES 36u	/* header + REGION_READ reply + 4 data bytes */
@@ -288,19 +289,24 @@ static int floor_blk(void *ctx, double *s, unsigned int n) { return floor_block(
 static int rtt_blk(void *ctx, double *s, unsigned int n) { return rtt_block(ctx, s, n); }
 static int dma_blk(void *ctx, double *s, unsigned int n) { return dma_block(ctx, s, n); }
 
-static int interleave(struct side *a, struct side *b, unsigned int warm, unsigned int n)
+static int interleave(const char *label, struct side *a, struct side *b, unsigned int warm,
+		      unsigned int n)
 {
 	unsigned int per = n / BLOCKS ? n / BLOCKS : 1;
+	struct progress prog;
 
 	if (a->block(a->ctx, NULL, warm) || b->block(b->ctx, NULL, warm))
 		return -1;
+	progress_start(&prog, label, n, PROGRESS_COUNT);
 	for (unsigned int done = 0; done < n; done += per) {
 		unsigned int k = n - done < per ? n - done : per;
 
 		if (a->block(a->ctx, a->samples + done, k) ||
 		    b->block(b->ctx, b->samples + done, k))
 			return -1;
+		progress_update(&prog, done + k); /* between blocks: not timed */
 	}
+	progress_done(&prog);
 	return 0;
 }
 
@@ -451,7 +457,7 @@ int bench_rtt(int argc, char **argv)
 	}
 	a = (struct side){ floor_blk, &fp, samples };
 	b = (struct side){ rtt_blk, c, samples + n };
-	rc = interleave(&a, &b, warm, n);
+	rc = interleave("rtt: round trips", &a, &b, warm, n);
 	floor_stop(&fp);
 	if (rc)
 		goto out_srv;
@@ -468,7 +474,7 @@ int bench_rtt(int argc, char **argv)
 	}
 	a = (struct side){ floor_blk, &fp, samples };
 	b = (struct side){ dma_blk, c, samples + n_dma };
-	rc = interleave(&a, &b, warm_dma, n_dma);
+	rc = interleave("rtt: 1 MiB DMA reads", &a, &b, warm_dma, n_dma);
 	floor_stop(&fp);
 	if (rc)
 		goto out_srv;
