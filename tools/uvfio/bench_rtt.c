@@ -34,6 +34,7 @@
 #include "bench.h"
 #include "commands.h"
 #include "progress.h"
+#include "tool_error.h"
 
 #define REQ_BYTES 32u	/* header + REGION_READ request */
 #define REP_BYTES 36u	/* header + REGION_READ reply + 4 data bytes */
@@ -427,8 +428,12 @@ int bench_rtt(int argc, char **argv)
 		return UVFIO_EXIT_FAILURE;
 
 	/* A server process serving the bench device, and our client. */
-	if (!mkdtemp(dir) || pipe(ready)) {
-		fprintf(stderr, "uvfio bench rtt: %s\n", strerror(errno));
+	if (!mkdtemp(dir)) {
+		tool_error("bench rtt: a temporary directory in /tmp", errno, NULL);
+		goto out;
+	}
+	if (pipe(ready)) {
+		tool_error("bench rtt: pipe", errno, NULL);
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/dev.sock", dir);
@@ -446,7 +451,7 @@ int bench_rtt(int argc, char **argv)
 	close(ready[0]);
 	rc = uvfio_client_open(path, NULL, &c);
 	if (rc) {
-		fprintf(stderr, "uvfio bench rtt: %s: %s\n", path, strerror(-rc));
+		tool_error(path, -rc, "the benchmark's own server");
 		goto out_srv;
 	}
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "tool_error.h"
 #include "trace_decode.h"
 #include "user/transport.h"
 
@@ -229,16 +230,6 @@ static void session_free(struct session *s)
 	free(s);
 }
 
-static void report_errno(const char *what, int err, const char *hint)
-{
-	char msg[128];
-
-	snprintf(msg, sizeof(msg), "%s", strerror(err));
-	if (msg[0] >= 'A' && msg[0] <= 'Z')
-		msg[0] = (char)(msg[0] - 'A' + 'a');
-	fprintf(stderr, "uvfio: trace: %s: %s%s\n", what, msg, hint ? hint : "");
-}
-
 static struct session *session_new(struct tracer *t, int cfd)
 {
 	struct session *s = calloc(1, sizeof(*s));
@@ -263,9 +254,9 @@ static struct session *session_new(struct tracer *t, int cfd)
 	}
 	sfd = unix_connect(t->connect_path);
 	if (sfd < 0) {
-		report_errno(t->connect_path, -sfd,
-			     sfd == -ECONNREFUSED || sfd == -ENOENT
-				     ? " (is 'uvfio serve' running?); closing the client" : "");
+		tool_error(t->connect_path, -sfd,
+			   sfd == -ECONNREFUSED || sfd == -ENOENT
+				   ? "is 'uvfio serve' running? closing the client" : "closing the client");
 		goto fail;
 	}
 	s->fd[S2C] = sfd;
@@ -421,12 +412,12 @@ static int listen_on(const char *path)
 static const char *listen_hint(int err)
 {
 	switch (err) {
-	case -EADDRINUSE: return " (a running server accepts connections there)";
-	case -EEXIST: return " (a file that is not a socket is there)";
-	case -ENOENT: return " (its directory does not exist)";
-	case -EACCES: return " (no permission on its directory)";
-	case -ENAMETOOLONG: return " (longer than a UNIX socket path may be)";
-	default: return "";
+	case -EADDRINUSE: return "a running server accepts connections there";
+	case -EEXIST: return "a file that is not a socket is there";
+	case -ENOENT: return "its directory does not exist";
+	case -EACCES: return "no permission on its directory";
+	case -ENAMETOOLONG: return "longer than a UNIX socket path may be";
+	default: return NULL;
 	}
 }
 
@@ -532,12 +523,12 @@ int cmd_trace(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	sigfd = signals_open();
 	if (sigfd < 0) {
-		report_errno("signalfd", errno, NULL);
+		tool_error("trace: signalfd", errno, NULL);
 		return UVFIO_EXIT_FAILURE;
 	}
 	lfd = listen_on(t.listen_path);
 	if (lfd < 0) {
-		report_errno(t.listen_path, -lfd, listen_hint(lfd));
+		tool_error(t.listen_path, -lfd, listen_hint(lfd));
 		close(sigfd);
 		return UVFIO_EXIT_FAILURE;
 	}
@@ -554,7 +545,7 @@ int cmd_trace(int argc, char **argv)
 	close(sigfd);
 	free(t.buf);
 	if (ret) {
-		report_errno("poll", -ret, NULL);
+		tool_error("trace: poll", -ret, NULL);
 		return UVFIO_EXIT_FAILURE;
 	}
 	return UVFIO_EXIT_OK;
