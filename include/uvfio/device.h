@@ -237,7 +237,10 @@ struct uvfio_feature {
  * Offer a feature. A device calls this only for features that really work
  * (e.g. from open_device once it knows). -EEXIST if the index is offered.
  * Migration (MIGRATION, MIG_DEVICE_STATE, MIG_DATA_SIZE) is offered by the
- * core when ops->mig_ops is set.
+ * core when ops->mig_ops is set. Dirty logging (DMA_LOGGING_START, STOP,
+ * REPORT) is offered by the core whenever the device has a DMA space; the
+ * payloads are the vfio-user layouts (ranges and bitmap inline), see
+ * core/dma_log_feature.c. Both kinds are refused here (-EEXIST / -EINVAL).
  */
 int uvfio_device_add_feature(struct uvfio_device *dev, const struct uvfio_feature *f);
 int uvfio_device_remove_feature(struct uvfio_device *dev, uint16_t index);
