@@ -13,6 +13,7 @@ static const struct uvfio_command commands[] = {
 	{ "info", "connect to a device and print its regions and IRQs", cmd_info },
 	{ "bench", "benchmarks (dma-map, rtt) against a floor measured in the same run", cmd_bench },
 	{ "mdev", "create, remove and list mediated devices of a running parent", cmd_mdev },
+	{ "migrate", "move a device's state between two vfio-user servers", cmd_migrate },
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Move a device's state from one client connection to another (migration
+ * v2 driven from the client side, as a VMM does):
+ *
+ *   1. both devices must offer MIGRATION with STOP_COPY;
+ *   2. destination -> RESUMING;
+ *   3. source RUNNING -> PRE_COPY when it offers PRE_COPY, then rounds of
+ *      MIG_DATA_READ -> MIG_DATA_WRITE; a round ends at a short read (the
+ *      vfio-user end mark; the kernel's ENOMSG), and the rounds end when one
+ *      moved at most converge_bytes or after max_iterations;
+ *   4. before_stop() (the caller pauses what drives the device), source ->
+ *      STOP_COPY, drain until a read returns nothing;
+ *   5. destination -> STOP (it loads) -> RUNNING; source -> STOP.
+ *
+ * Downtime is measured from the source's STOP_COPY request to the
+ * destination's RUNNING reply.
+ *
+ * On failure the source is put back to RUNNING (reset if it went to ERROR)
+ * and the destination is reset; opts->why says what failed.
+ */
+#ifndef UVFIO_MIGRATE_H
+#define UVFIO_MIGRATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uvfio/client.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct uvfio_migrate_stats {
+	uint64_t bytes;		 /* stream bytes moved in total */
+	uint64_t precopy_bytes;	 /* of which while the source ran */
+	unsigned int iterations; /* pre-copy rounds */
+	double downtime_ms;
+	double total_ms;
+	const char *phase;	 /* "precopy", "stopcopy", "done" (for progress) */
+};
+
+struct uvfio_migrate_opts {
+	unsigned int max_iterations; /* pre-copy rounds; 0: 8 */
+	uint64_t converge_bytes;     /* a round this small ends pre-copy; 0: 1 MiB */
+	size_t chunk;		     /* bytes per MIG_DATA_READ; 0: 1 MiB */
+	/* Optional, called every chunk: progress display. */
+	void (*progress)(const struct uvfio_migrate_stats *s, void *opaque);
+	/* Optional, called before the source stops. */
+	void (*before_stop)(void *opaque);
+	void *opaque;
+	char *why;		     /* optional: a failure's reason */
+	size_t why_len;
+};
+
+int uvfio_migrate(struct uvfio_client *src, struct uvfio_client *dst,
+		  const struct uvfio_migrate_opts *opts,
+		  struct uvfio_migrate_stats *stats);
+
+/* Small helpers a migration driver needs (MIG_DEVICE_STATE / MIGRATION). */
+int uvfio_client_mig_flags(struct uvfio_client *c, uint64_t *flags);
+int uvfio_client_mig_set_state(struct uvfio_client *c, uint32_t state);
+int uvfio_client_mig_get_state(struct uvfio_client *c, uint32_t *state);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
