@@ -91,24 +91,48 @@ static uint8_t *reserve(struct uvfio_mig_writer *w, size_t n)
 	return b;
 }
 
-void uvfio_mig_put_header(struct uvfio_mig_writer *w, const struct uvfio_mig_id *id)
+int uvfio_mig_encode_header(uint8_t *p, const struct uvfio_mig_id *id)
 {
 	size_t tl = strlen(id->type);
-	uint8_t *p;
 
-	if (tl >= UVFIO_MIG_TYPE_LEN) {
-		w->err = w->err ? w->err : -EINVAL;
-		return;
-	}
-	p = reserve(w, UVFIO_MIG_HDR_SIZE);
-	if (!p)
-		return;
+	if (tl >= UVFIO_MIG_TYPE_LEN)
+		return -EINVAL;
 	memset(p, 0, UVFIO_MIG_HDR_SIZE);
 	st32(p, UVFIO_MIG_MAGIC);
 	st16(p + 4, UVFIO_MIG_FORMAT);
 	memcpy(p + 8, id->type, tl);
 	st32(p + 24, id->version);
 	st64(p + 28, id->id);
+	return 0;
+}
+
+void uvfio_mig_encode_rec(uint8_t *p, uint16_t tag, uint32_t len)
+{
+	st16(p, tag);
+	st16(p + 2, 0);
+	st32(p + 4, len);
+}
+
+int uvfio_mig_decode_rec(const uint8_t *p, uint16_t *tag, uint32_t *len)
+{
+	if (ld16(p + 2))
+		return -EINVAL;
+	*tag = ld16(p);
+	*len = ld32(p + 4);
+	return 0;
+}
+
+void uvfio_mig_put_header(struct uvfio_mig_writer *w, const struct uvfio_mig_id *id)
+{
+	uint8_t *p;
+
+	if (strlen(id->type) >= UVFIO_MIG_TYPE_LEN) {
+		w->err = w->err ? w->err : -EINVAL;
+		return;
+	}
+	p = reserve(w, UVFIO_MIG_HDR_SIZE);
+	if (p)
+		uvfio_mig_encode_header(p, id);
 }
 
 static uint8_t *put_rec(struct uvfio_mig_writer *w, uint16_t tag, size_t len)
@@ -122,9 +146,7 @@ static uint8_t *put_rec(struct uvfio_mig_writer *w, uint16_t tag, size_t len)
 	p = reserve(w, UVFIO_MIG_REC_SIZE + len);
 	if (!p)
 		return NULL;
-	st16(p, tag);
-	st16(p + 2, 0);
-	st32(p + 4, (uint32_t)len);
+	uvfio_mig_encode_rec(p, tag, (uint32_t)len);
 	return p + UVFIO_MIG_REC_SIZE;
 }
 
@@ -222,19 +244,13 @@ static int check_framing(const uint8_t *p, size_t pos, size_t len, bool top)
 	return top ? -EINVAL : 0;
 }
 
-int uvfio_mig_open(struct uvfio_mig_reader *r, const void *buf, size_t len,
-		   const struct uvfio_mig_id *expect, const char *who)
+int uvfio_mig_check_header(const uint8_t *p, const struct uvfio_mig_id *expect,
+			   const char *who)
 {
-	const uint8_t *p = buf;
 	char type[UVFIO_MIG_TYPE_LEN + 1];
 	uint32_t version;
 	uint64_t id;
 
-	memset(r, 0, sizeof(*r));
-	if (!buf || len < UVFIO_MIG_HDR_SIZE) {
-		uvfio_log(UVFIO_LOG_ERR, who, "migration stream: %zu bytes, too short", len);
-		return -EINVAL;
-	}
 	if (ld32(p) != UVFIO_MIG_MAGIC || ld16(p + 4) != UVFIO_MIG_FORMAT || ld16(p + 6)) {
 		uvfio_log(UVFIO_LOG_ERR, who,
 			  "migration stream: bad magic %#x or format %u (want %#x, %u)",
@@ -256,6 +272,23 @@ int uvfio_mig_open(struct uvfio_mig_reader *r, const void *buf, size_t len,
 			  expect->version, (unsigned long long)expect->id);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int uvfio_mig_open(struct uvfio_mig_reader *r, const void *buf, size_t len,
+		   const struct uvfio_mig_id *expect, const char *who)
+{
+	const uint8_t *p = buf;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if (!buf || len < UVFIO_MIG_HDR_SIZE) {
+		uvfio_log(UVFIO_LOG_ERR, who, "migration stream: %zu bytes, too short", len);
+		return -EINVAL;
+	}
+	ret = uvfio_mig_check_header(p, expect, who);
+	if (ret)
+		return ret;
 	if (check_framing(p, UVFIO_MIG_HDR_SIZE, len, true)) {
 		uvfio_log(UVFIO_LOG_ERR, who, "migration stream: truncated or malformed");
 		return -EINVAL;

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <poll.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <uvfio/log.h>
 
 #include "devices/registry.h"
+#include "devices/testdev.h"
 #include "devices/tests/pci_guest.h"
 
 #define BAR0 VFIO_PCI_BAR0_REGION_INDEX
@@ -310,6 +312,109 @@ static void test_truncated_load(void **state)
 	inst_free(&b);
 }
 
+
+/* testdev with a state region: pre-copy rounds carry only what was written. */
+static ssize_t read_round(struct uvfio_device *d, uint8_t *buf, size_t cap)
+{
+	size_t total = 0;
+	ssize_t n;
+
+	/* a round ends with a short read */
+	do {
+		n = uvfio_device_mig_read(d, buf + total, 4096 < cap - total ? 4096 : cap - total);
+		assert_true(n >= 0);
+		total += (size_t)n;
+	} while (n == 4096);
+	return (ssize_t)total;
+}
+
+static void test_testdev_precopy(void **state)
+{
+	static uint8_t stream[4 << 20];
+	struct uvfio_device *a = testdev_create_opts(1 << 20), *b = testdev_create_opts(1 << 20);
+	uint8_t page[4096], got[4096];
+	uint64_t ini = 0, dirty = 0, v = 0x1234, fv = 0xfeedull;
+	struct {
+		struct vfio_device_feature h;
+		uint64_t v;
+	} f = { .h = { .argsz = sizeof(f), .flags = VFIO_DEVICE_FEATURE_SET | TESTDEV_FEATURE },
+		.v = 0 };
+	size_t total = 0;
+	ssize_t n;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	f.v = fv;
+	assert_int_equal(uvfio_device_feature(a, &f, sizeof(f), NULL), 0);
+	assert_int_equal(uvfio_device_write(a, 0, TESTDEV_REG_SCRATCH, &v, 8), 8);
+	assert_int_equal(uvfio_device_mig_set_state(a, UVFIO_MIG_PRE_COPY), 0);
+	assert_int_equal(uvfio_device_mig_precopy_info(a, &ini, &dirty), 0);
+	assert_true(ini >= (1 << 20));
+	assert_int_equal(dirty, 0);
+	/* round 1: every page */
+	n = read_round(a, stream, sizeof(stream));
+	assert_true(n > (1 << 20));
+	total += (size_t)n;
+	assert_int_equal(uvfio_device_mig_precopy_info(a, &ini, &dirty), 0);
+	assert_int_equal(ini, 0);
+	assert_int_equal(dirty, 0);
+	/* nothing written: an empty round (the kernel's ENOMSG) */
+	assert_int_equal(uvfio_device_mig_read(a, stream + total, 4096), 0);
+	/* the driver writes two pages; round 2 carries those two */
+	memset(page, 0xab, sizeof(page));
+	assert_int_equal(uvfio_device_write(a, TESTDEV_STATE_REGION, 5 * 4096, page, 4096), 4096);
+	assert_int_equal(uvfio_device_write(a, TESTDEV_STATE_REGION, 200 * 4096 + 10, page, 4), 4);
+	assert_int_equal(uvfio_device_mig_precopy_info(a, &ini, &dirty), 0);
+	assert_int_equal(dirty, 2 * 4096);
+	n = read_round(a, stream + total, sizeof(stream) - total);
+	assert_int_equal(n, 2 * (8 + 8 + 4096));
+	total += (size_t)n;
+	/* stop: the tail (and a last page written before the stop) */
+	assert_int_equal(uvfio_device_write(a, TESTDEV_STATE_REGION, 0, page, 1), 1);
+	assert_int_equal(uvfio_device_mig_set_state(a, UVFIO_MIG_STOP_COPY), 0);
+	assert_int_equal(uvfio_device_mig_precopy_info(a, &ini, &dirty), -EINVAL);
+	while ((n = uvfio_device_mig_read(a, stream + total, 4096)) > 0)
+		total += (size_t)n;
+	assert_int_equal(n, 0);
+
+	assert_int_equal(uvfio_device_mig_set_state(b, UVFIO_MIG_RESUMING), 0);
+	assert_int_equal(uvfio_device_mig_write(b, stream, total), 0);
+	assert_int_equal(uvfio_device_mig_set_state(b, UVFIO_MIG_STOP), 0);
+	for (uint64_t off = 0; off < (1 << 20); off += 4096) {
+		uint8_t want[4096];
+
+		assert_int_equal(uvfio_device_read(a, TESTDEV_STATE_REGION, off, want, 4096), 4096);
+		assert_int_equal(uvfio_device_read(b, TESTDEV_STATE_REGION, off, got, 4096), 4096);
+		assert_memory_equal(want, got, 4096);
+	}
+	assert_int_equal(uvfio_device_read(b, 0, TESTDEV_REG_SCRATCH, &v, 8), 8);
+	assert_int_equal(v, 0x1234);
+	f.h.flags = VFIO_DEVICE_FEATURE_GET | TESTDEV_FEATURE;
+	f.v = 0;
+	assert_int_equal(uvfio_device_feature(b, &f, sizeof(f), NULL), 0);
+	assert_int_equal(f.v, fv);
+
+	/* cut short, or for another state size: refused */
+	uvfio_log_set_sink(sink, NULL);
+	for (size_t cut = 1; cut < total; cut += total / 7) {
+		assert_int_equal(uvfio_device_reset(b), 0);
+		assert_int_equal(uvfio_device_mig_set_state(b, UVFIO_MIG_RESUMING), 0);
+		(void)uvfio_device_mig_write(b, stream, cut);
+		assert_int_equal(uvfio_device_mig_set_state(b, UVFIO_MIG_STOP), -EINVAL);
+	}
+	{
+		struct uvfio_device *c = testdev_create_opts(2 << 20);
+
+		assert_int_equal(uvfio_device_mig_set_state(c, UVFIO_MIG_RESUMING), 0);
+		assert_int_equal(uvfio_device_mig_write(c, stream, total), -EINVAL);
+		assert_int_equal(uvfio_device_mig_set_state(c, UVFIO_MIG_STOP), -EINVAL);
+		uvfio_device_destroy(c);
+	}
+	uvfio_log_set_sink(NULL, NULL);
+	uvfio_device_destroy(a);
+	uvfio_device_destroy(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +424,7 @@ int main(void)
 		cmocka_unit_test(test_gpio_round_trip),
 		cmocka_unit_test(test_incompatible),
 		cmocka_unit_test(test_truncated_load),
+		cmocka_unit_test(test_testdev_precopy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

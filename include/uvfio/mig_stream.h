@@ -95,6 +95,18 @@ int uvfio_mig_get_u32(const void *val, size_t len, uint32_t *out);
 int uvfio_mig_get_u64(const void *val, size_t len, uint64_t *out);
 int uvfio_mig_get_bytes(const void *val, size_t len, void *out, size_t size);
 
+/* ---- pieces, for devices that stream their state in and out incrementally ---- */
+
+/* Header bytes (UVFIO_MIG_HDR_SIZE) for `id`; -EINVAL if the type is too long. */
+int uvfio_mig_encode_header(uint8_t *p, const struct uvfio_mig_id *id);
+/* Check a received header against `expect` (-EINVAL and a log line). */
+int uvfio_mig_check_header(const uint8_t *p, const struct uvfio_mig_id *expect,
+			   const char *who);
+/* A record header (UVFIO_MIG_REC_SIZE bytes). */
+void uvfio_mig_encode_rec(uint8_t *p, uint16_t tag, uint32_t len);
+/* Decode one; -EINVAL if its reserved bits are set. */
+int uvfio_mig_decode_rec(const uint8_t *p, uint16_t *tag, uint32_t *len);
+
 /* ---- a device's stream bytes, for its migration_ops ----------------------------- */
 
 /*

@@ -38,7 +38,7 @@ static const char *uvfio_bin, *testdev_bin;
 
 struct srv {
 	pid_t pid;
-	char sock[128];
+	char sock[100]; /* fits sun_path */
 	char loc[160];
 };
 
