@@ -84,13 +84,15 @@ static void le64(uint8_t *p, uint64_t v)
 }
 
 /*
- * Stage the next run of dirty pages from the cursor. Returns false at the
- * end of the scan (the cursor goes back to 0 for the next round). Lock held.
+ * Put the next run of dirty pages from the cursor into `out` (room bytes,
+ * at least one page's record): up to TD_RUN_PAGES pages, fewer to fit.
+ * Returns the record's size, 0 at the end of the scan (the cursor goes back
+ * to 0 for the next round). Lock held.
  */
-static bool stage_state(struct testdev *t)
+static size_t put_state(struct testdev *t, uint8_t *out, size_t room)
 {
 	struct td_save *s = &t->save;
-	uint64_t n = npages(t), first, p;
+	uint64_t n = npages(t), first, p, max;
 
 	for (p = s->cursor; p < n; p++) {
 		/* skip clean words fast */
@@ -104,21 +106,33 @@ static bool stage_state(struct testdev *t)
 	if (p >= n) {
 		s->cursor = 0;
 		s->first_pass = false;
-		return false;
+		return 0;
 	}
+	max = (room - UVFIO_MIG_REC_SIZE - 8) / TD_PAGE;
+	if (max > TD_RUN_PAGES)
+		max = TD_RUN_PAGES;
 	first = p;
-	while (p < n && p - first < TD_RUN_PAGES && (t->state_dirty[p / 64] & (1ull << (p % 64)))) {
+	while (p < n && p - first < max && (t->state_dirty[p / 64] & (1ull << (p % 64)))) {
 		t->state_dirty[p / 64] &= ~(1ull << (p % 64));
 		p++;
 	}
-	uvfio_mig_encode_rec(s->obuf, TAG_STATE, (uint32_t)(8 + (p - first) * TD_PAGE));
-	le64(s->obuf + UVFIO_MIG_REC_SIZE, first * TD_PAGE);
-	memcpy(s->obuf + UVFIO_MIG_REC_SIZE + 8, t->state + first * TD_PAGE,
-	       (p - first) * TD_PAGE);
-	s->olen = UVFIO_MIG_REC_SIZE + 8 + (p - first) * TD_PAGE;
-	s->opos = 0;
+	uvfio_mig_encode_rec(out, TAG_STATE, (uint32_t)(8 + (p - first) * TD_PAGE));
+	le64(out + UVFIO_MIG_REC_SIZE, first * TD_PAGE);
+	memcpy(out + UVFIO_MIG_REC_SIZE + 8, t->state + first * TD_PAGE, (p - first) * TD_PAGE);
 	s->cursor = p;
-	return true;
+	return UVFIO_MIG_REC_SIZE + 8 + (p - first) * TD_PAGE;
+}
+
+#define STATE_REC_MIN (UVFIO_MIG_REC_SIZE + 8 + TD_PAGE)
+
+/* Stage the next run into obuf, for a reader with less room than a page. */
+static bool stage_state(struct testdev *t)
+{
+	size_t n = put_state(t, t->save.obuf, OBUF_SIZE);
+
+	t->save.olen = n;
+	t->save.opos = 0;
+	return n != 0;
 }
 
 /* REGS, MEM, FEATURE, END in one go (about 12.6 KiB). Lock held. */
@@ -170,6 +184,7 @@ static bool stage_next(struct testdev *t, bool stop_copy)
 static ssize_t td_save(struct uvfio_device *dev, void *buf, size_t len)
 {
 	struct testdev *t = td(dev);
+	struct td_save *s = &t->save;
 	uint8_t *out = buf;
 	size_t done = 0;
 
@@ -178,13 +193,27 @@ static ssize_t td_save(struct uvfio_device *dev, void *buf, size_t len)
 	while (done < len) {
 		size_t n;
 
-		if (t->save.opos == t->save.olen && !stage_next(t, t->save.stop_copy))
+		/*
+		 * State records go straight into the caller's buffer when a
+		 * page fits: one copy of each page on the way out.
+		 */
+		if (s->opos == s->olen && s->hdr_sent && !s->tail_sent && t->state_dirty &&
+		    len - done >= STATE_REC_MIN) {
+			n = put_state(t, out + done, len - done);
+			if (n) {
+				done += n;
+				continue;
+			}
+			if (!s->stop_copy)
+				break; /* the end of a pre-copy round */
+		}
+		if (s->opos == s->olen && !stage_next(t, s->stop_copy))
 			break;
-		n = t->save.olen - t->save.opos;
+		n = s->olen - s->opos;
 		if (n > len - done)
 			n = len - done;
-		memcpy(out + done, t->save.obuf + t->save.opos, n);
-		t->save.opos += n;
+		memcpy(out + done, s->obuf + s->opos, n);
+		s->opos += n;
 		done += n;
 	}
 	pthread_mutex_unlock(&t->lock);
