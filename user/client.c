@@ -23,6 +23,11 @@ static const struct {
 	const struct uvfio_client_backend *be;
 } schemes[] = {
 	{ "vfio-user:", &uvfio_client_vfio_user },
+	/* The kernel's VFIO (kernel/client_kernel.c parses the whole location). */
+	{ "pci:", &uvfio_client_kernel },
+	{ "mdev:", &uvfio_client_kernel },
+	{ "cdx:", &uvfio_client_kernel },
+	{ "/dev/vfio/", &uvfio_client_kernel },
 };
 
 /* A bare path naming a UNIX socket is a vfio-user server too. */
@@ -63,7 +68,8 @@ int uvfio_client_open(const char *location, const struct uvfio_client_opts *opts
 		return -ENOMEM;
 	c->be = pick(location, &target);
 	if (!c->be || !*target) {
-		uvfio_log(UVFIO_LOG_DEBUG, location, "unknown location (want vfio-user:/path.sock)");
+		uvfio_log(UVFIO_LOG_DEBUG, location, "unknown location (want vfio-user:/path.sock, "
+			  "pci:BDF, mdev:UUID, cdx:NAME, /dev/vfio/N:DEVICE or /dev/vfio/devices/vfioX)");
 		ret = -EPROTONOSUPPORT;
 		goto err_free;
 	}

@@ -73,5 +73,7 @@ struct uvfio_client {
 };
 
 extern const struct uvfio_client_backend uvfio_client_vfio_user;
+/* kernel/client_kernel.c; its open installs "kernel-group" or "kernel-cdev". */
+extern const struct uvfio_client_backend uvfio_client_kernel;
 
 #endif

@@ -2,8 +2,10 @@
 /*
  * One client API for a VFIO device, wherever it lives:
  *   "vfio-user:/path/to.sock"      a vfio-user server (uvfio serve, libvfio-user, SPDK ...)
- *   later: "pci:0000:00:03.0", "/dev/vfio/N:BDF", "/dev/vfio/devices/vfioX"
- *                                  the kernel's VFIO (container/group or iommufd cdev)
+ *   "pci:0000:00:03.0[?iommu=group|cdev]", "mdev:UUID", "cdx:NAME",
+ *   "/dev/vfio/N:DEVICE", "/dev/vfio/noiommu-N:DEVICE", "/dev/vfio/devices/vfioX"
+ *                                  the kernel's VFIO (container/group or iommufd
+ *                                  cdev; the cdev is preferred when present)
  *
  * The verbs are those of the kernel's device fd. A driver written on them
  * runs unchanged against real hardware and against an emulated device.
@@ -68,6 +70,11 @@ int uvfio_client_set_irqs(struct uvfio_client *c, const struct vfio_irq_set *hdr
  * fd is passed to the server (the client keeps its own fd) and the device
  * reaches the memory directly; without an fd the window is message based
  * and the client serves the server's DMA_READ/WRITE from args->vaddr.
+ * On the kernel, vaddr is required (the IOMMU pins process memory; fd is
+ * not used), the IOVA is checked against the IOMMU's valid ranges first,
+ * and the address space is the process's, shared by its kernel devices:
+ * unmap_all and close remove only what this client mapped. noiommu has no
+ * IOMMU to map through (-EOPNOTSUPP).
  */
 int uvfio_client_dma_map(struct uvfio_client *c, const struct uvfio_dma_map_args *args);
 int uvfio_client_dma_unmap(struct uvfio_client *c, uint64_t iova, uint64_t size);

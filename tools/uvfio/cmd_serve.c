@@ -284,6 +284,11 @@ static int serve_loop(struct uvfio_server *srv, int sigfd,
 			uvfio_server_stop(srv);
 			return 0;
 		}
+		/*
+		 * The client's messages come first; device work (edu's DMA)
+		 * runs only once none is waiting. A DMA to QEMU while QEMU
+		 * waits for a reply cannot complete (see devices/edu.c).
+		 */
 		if (pfd[1].revents) {
 			r = uvfio_server_dispatch(srv, 0);
 			if (r < 0 && r != -EINTR && r != -EAGAIN) {
@@ -291,6 +296,7 @@ static int serve_loop(struct uvfio_server *srv, int sigfd,
 					  strerror(-r));
 				return r;
 			}
+			continue;
 		}
 		if (dev_fd >= 0 && pfd[2].revents) {
 			r = sample->handle_event(sd->priv);

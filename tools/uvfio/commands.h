@@ -18,6 +18,9 @@ int cmd_mdev(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 /* `uvfio serve mdev ...`: cmd_serve hands over when DEVICE is "mdev". */
 int cmd_serve_mdev(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_bind(int argc, char **argv);
+int cmd_unbind(int argc, char **argv);
 
 /* Exit codes, documented in the README. */
 enum {
