@@ -430,6 +430,94 @@ static void test_dirty_pages_exact(void **state)
 	stop(&s);
 }
 
+
+/* ---- testdev with a state region: pre-copy rounds while the state is written -- */
+
+#define TD_MIB 8u
+
+static uint64_t td_off(uint64_t i)
+{
+	return (i * 7919 % (TD_MIB * 256)) * 4096 + (i % 8) * 8; /* scattered pages */
+}
+
+static void test_testdev_precopy_live(void **state)
+{
+	struct fx *f = *state;
+	struct srv sa, sb;
+	struct uvfio_client *a, *b;
+	struct writer w = { .index = TESTDEV_STATE_REGION, .off = td_off, .size = 8,
+			    .mask = ~0ull };
+	struct uvfio_migrate_opts o = { .before_stop = before_stop, .opaque = &w,
+					.converge_bytes = 64 * 1024 };
+	struct uvfio_migrate_stats st = { 0 };
+	static uint8_t ba[1 << 20], bb[1 << 20];
+	char arg[32];
+	pid_t pids[2];
+
+	/* `uvfio serve testdev --state-mib 8`, twice */
+	snprintf(arg, sizeof(arg), "%u", TD_MIB);
+	for (int k = 0; k < 2; k++) {
+		struct srv *s = k ? &sb : &sa;
+		struct sockaddr_un un = { .sun_family = AF_UNIX };
+
+		snprintf(s->sock, sizeof(s->sock), "%s/%d.sock", f->dir, ++f->n);
+		snprintf(s->loc, sizeof(s->loc), "vfio-user:%s", s->sock);
+		pids[k] = fork();
+		assert_true(pids[k] >= 0);
+		if (!pids[k]) {
+			int fd = open("/dev/null", O_WRONLY);
+
+			if (fd >= 0)
+				dup2(fd, 2);
+			execl(uvfio_bin, uvfio_bin, "serve", "testdev", "--socket", s->sock,
+			      "--state-mib", arg, (char *)NULL);
+			_exit(127);
+		}
+		s->pid = pids[k];
+		snprintf(un.sun_path, sizeof(un.sun_path), "%s", s->sock);
+		for (int t = 0; t < 500; t++) {
+			int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			int ok = !connect(fd, (struct sockaddr *)&un, sizeof(un));
+
+			close(fd);
+			if (ok)
+				break;
+			sleep_ms(10);
+		}
+	}
+	sleep_ms(20);
+	a = connect_to(&sa);
+	b = connect_to(&sb);
+	wr(a, 0, TESTDEV_REG_SCRATCH, 8, 0xabcdef);
+
+	w.c = a;
+	assert_int_equal(pthread_create(&w.th, NULL, writer_main, &w), 0);
+	while (__atomic_load_n(&w.count, __ATOMIC_RELAXED) < 100)
+		sleep_ms(1);
+	assert_int_equal(uvfio_migrate(a, b, &o, &st), 0);
+	assert_true(st.iterations >= 1);
+	assert_true(st.precopy_bytes >= (uint64_t)TD_MIB << 20);
+	assert_true(st.bytes > st.precopy_bytes); /* the stop-copy part came too */
+
+	/* the destination's state is the source's, page for page */
+	for (uint64_t off = 0; off < ((uint64_t)TD_MIB << 20); off += sizeof(ba)) {
+		for (uint64_t k = 0; k < sizeof(ba); k += 1 << 16) {
+			assert_int_equal(uvfio_client_read(a, TESTDEV_STATE_REGION, off + k, ba + k,
+							   1 << 16), 1 << 16);
+			assert_int_equal(uvfio_client_read(b, TESTDEV_STATE_REGION, off + k, bb + k,
+							   1 << 16), 1 << 16);
+		}
+		assert_memory_equal(ba, bb, sizeof(ba));
+	}
+	/* and holds the last value written */
+	assert_int_equal(rd(b, TESTDEV_STATE_REGION, td_off(w.count), 8), w.count);
+	assert_int_equal(rd(b, 0, TESTDEV_REG_SCRATCH, 8), 0xabcdef);
+	uvfio_client_close(a);
+	uvfio_client_close(b);
+	stop(&sa);
+	stop(&sb);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +525,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_gpio_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edu_into_gpio, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_pages_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_testdev_precopy_live, setup, teardown),
 	};
 
 	if (argc < 3) {
