@@ -30,6 +30,7 @@
 #include <cmocka.h>
 
 #include <uvfio/client.h>
+#include <uvfio/mdev.h>
 #include <uvfio/migrate.h>
 
 #include "devices/testdev.h"
@@ -518,6 +519,70 @@ static void test_testdev_precopy_live(void **state)
 	stop(&sb);
 }
 
+
+/* ---- mtty: two instances of one `uvfio serve mdev mtty` process ---------------- */
+
+static uint64_t mtty_off(uint64_t i)
+{
+	return 7; /* the scratch register of port 0 */
+}
+
+static void test_mtty_live(void **state)
+{
+	struct fx *f = *state;
+	struct srv sa = { 0 }, sb = { 0 };
+	struct uvfio_client *a, *b;
+	struct writer w = { .index = 0, .off = mtty_off, .size = 1, .mask = 0xff };
+	char ctl[128], out[1024], uuid[64], why[256] = "";
+	uint8_t v;
+	pid_t pid;
+	int st;
+
+	snprintf(ctl, sizeof(ctl), "%s/control", f->dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		if (fd >= 0 && (dup2(fd, 1) < 0 || dup2(fd, 2) < 0))
+			_exit(127);
+		execl(uvfio_bin, uvfio_bin, "serve", "mdev", "mtty", "--dir", f->dir, "--control",
+		      ctl, (char *)NULL);
+		_exit(127);
+	}
+	for (int t = 0; t < 500 && access(ctl, F_OK); t++)
+		sleep_ms(10);
+	for (int k = 0; k < 2; k++) {
+		struct srv *s = k ? &sb : &sa;
+
+		assert_int_equal(uvfio_mdev_control_request(ctl, "create mtty-2", out, sizeof(out)), 0);
+		assert_int_equal(sscanf(out, "%63s %*s %99s", uuid, s->sock), 2);
+		snprintf(s->loc, sizeof(s->loc), "vfio-user:%s", s->sock);
+	}
+	a = connect_to(&sa);
+	b = connect_to(&sb);
+	wr(a, 7, 0x04, 2, 0x1);			/* I/O decode (the client's guest does it) */
+	wr(b, 7, 0x04, 2, 0x1);
+	wr(a, 0, 3, 1, 0x1b);			/* port 0 LCR: 8E2 */
+	wr(a, 1, 3, 1, 0x80);			/* port 1 DLAB, divisor 0x30 */
+	wr(a, 1, 0, 1, 0x30);
+	wr(a, 1, 3, 1, 0x03);
+	wr(a, 0, 4, 1, 0x10);			/* port 0 loopback, then a byte in the FIFO */
+	wr(a, 0, 0, 1, 'z');
+	assert_int_equal(migrate_while_writing(a, b, &w, why, sizeof(why)), 0);
+	v = (uint8_t)rd(b, 0, 7, 1);
+	assert_int_equal(v, w.count & 0xff);
+	assert_int_equal(rd(b, 0, 3, 1), 0x1b);
+	assert_true(rd(b, 0, 5, 1) & 0x01);	/* LSR.DR: the byte came along */
+	assert_int_equal(rd(b, 0, 0, 1), 'z');
+	wr(b, 1, 3, 1, 0x83);
+	assert_int_equal(rd(b, 1, 0, 1), 0x30);
+	uvfio_client_close(a);
+	uvfio_client_close(b);
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -526,6 +591,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_edu_into_gpio, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_pages_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_testdev_precopy_live, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mtty_live, setup, teardown),
 	};
 
 	if (argc < 3) {
