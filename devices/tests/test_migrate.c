@@ -20,6 +20,7 @@
 #include <uvfio/dma.h>
 #include <uvfio/log.h>
 
+#include "core/vfio_compat.h"
 #include "devices/registry.h"
 #include "devices/testdev.h"
 #include "devices/tests/pci_guest.h"
@@ -415,6 +416,30 @@ static void test_testdev_precopy(void **state)
 	uvfio_device_destroy(b);
 }
 
+/* MIG_DATA_SIZE: the estimate is the stream's length for a PCI function. */
+static void test_data_size(void **state)
+{
+	static uint8_t stream[64 * 1024];
+	struct {
+		struct vfio_device_feature h;
+		struct vfio_device_feature_mig_data_size d;
+	} f = { .h = { .argsz = sizeof(f),
+		       .flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE } };
+	struct inst a;
+	size_t total = 0;
+	ssize_t n;
+
+	inst_new(&a, "edu");
+	assert_int_equal(uvfio_device_feature(a.dev, &f, sizeof(f), NULL), 0);
+	assert_true(f.d.stop_copy_length > 4096);
+	assert_int_equal(uvfio_device_mig_set_state(a.dev, UVFIO_MIG_STOP_COPY), 0);
+	while ((n = uvfio_device_mig_read(a.dev, stream + total, 1000)) > 0)
+		total += (size_t)n;
+	assert_int_equal(total, f.d.stop_copy_length);
+	assert_int_equal(uvfio_device_mig_set_state(a.dev, UVFIO_MIG_RUNNING), 0);
+	inst_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -425,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_incompatible),
 		cmocka_unit_test(test_truncated_load),
 		cmocka_unit_test(test_testdev_precopy),
+		cmocka_unit_test(test_data_size),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
