@@ -77,8 +77,18 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+static void start_args(struct fx *f, struct srv *s, const char *bin, const char *dev,
+		       const char *x1, const char *x2);
+
 /* Start `bin args...` serving on a fresh socket; wait until it listens. */
 static void start(struct fx *f, struct srv *s, const char *bin, const char *dev)
+{
+	start_args(f, s, bin, dev, NULL, NULL);
+}
+
+/* The same, with two more arguments for the device (x1 NULL: none). */
+static void start_args(struct fx *f, struct srv *s, const char *bin, const char *dev,
+		       const char *x1, const char *x2)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char log[160];
@@ -93,7 +103,9 @@ static void start(struct fx *f, struct srv *s, const char *bin, const char *dev)
 
 		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
 			_exit(127);
-		if (dev)
+		if (dev && x1)
+			execl(bin, bin, "serve", dev, "--socket", s->sock, x1, x2, (char *)NULL);
+		else if (dev)
 			execl(bin, bin, "serve", dev, "--socket", s->sock, (char *)NULL);
 		else
 			execl(bin, bin, s->sock, (char *)NULL);
@@ -257,26 +269,61 @@ static uint64_t gpio_off(uint64_t i)
 	return (i & 1) ? 4 : 0; /* outputs 0-7, then 8-15 */
 }
 
+/* One request on the gpio card's control socket; returns the reply line. */
+static void gpio_ctl(const char *path, const char *req, char *reply, size_t len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	size_t got = 0;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	while (got < len - 1) {
+		ssize_t n = read(fd, reply + got, len - 1 - got);
+
+		assert_true(n > 0);
+		got += (size_t)n;
+		if (reply[got - 1] == '\n')
+			break;
+	}
+	reply[got] = '\0';
+	close(fd);
+}
+
 static void test_gpio_live(void **state)
 {
 	struct fx *f = *state;
 	struct srv sa, sb;
 	struct uvfio_client *a, *b;
 	struct writer w = { .index = 2, .off = gpio_off, .size = 1, .mask = 0xff };
-	char why[256] = "";
+	char why[256] = "", ctl[100], reply[64];
 	uint64_t last, odd, even;
 
-	start(f, &sa, uvfio_bin, "gpio");
+	snprintf(ctl, sizeof(ctl), "%s/gpio.ctl", f->dir);
+	start_args(f, &sa, uvfio_bin, "gpio", "--control", ctl);
 	start(f, &sb, uvfio_bin, "gpio");
 	a = connect_to(&sa);
 	b = connect_to(&sb);
 	(void)rd(a, 2, 2, 1); /* enable IRQ */
+	/* the host changes inputs 0 and 8: the card latches an interrupt */
+	gpio_ctl(ctl, "inputs 0x0101\n", reply, sizeof(reply));
+	assert_string_equal(reply, "ok\n");
+	assert_int_equal(rd(a, 2, 6, 1), 0x07);
+	assert_true(rd(a, 7, 6, 2) & 0x08); /* STATUS.INTERRUPT: INTx up */
 	assert_int_equal(migrate_while_writing(a, b, &w, why, sizeof(why)), 0);
 	last = w.count;
 	odd = (last & 1) ? last : last - 1;
 	even = (last & 1) ? last - 1 : last;
 	assert_int_equal(rd(b, 2, 4, 1), odd & 0xff);
 	assert_int_equal(rd(b, 2, 0, 1), even & 0xff);
+	assert_int_equal(rd(b, 2, 1, 1), 0x01); /* inputs */
+	assert_int_equal(rd(b, 2, 5, 1), 0x01);
+	assert_int_equal(rd(b, 2, 6, 1), 0x07); /* the latched interrupt */
+	assert_true(rd(b, 7, 6, 2) & 0x08);	/* and the line */
+	wr(b, 2, 1, 1, 0);			/* cleared on the destination */
+	assert_int_equal(rd(b, 2, 6, 1), 0);
+	assert_false(rd(b, 7, 6, 2) & 0x08);
 	uvfio_client_close(a);
 	uvfio_client_close(b);
 	stop(&sa);
