@@ -345,6 +345,9 @@ static void test_testdev_precopy(void **state)
 
 	assert_non_null(a);
 	assert_non_null(b);
+	/* registered, so that unregister's release frees them */
+	assert_int_equal(uvfio_device_register(a), 0);
+	assert_int_equal(uvfio_device_register(b), 0);
 	f.v = fv;
 	assert_int_equal(uvfio_device_feature(a, &f, sizeof(f), NULL), 0);
 	assert_int_equal(uvfio_device_write(a, 0, TESTDEV_REG_SCRATCH, &v, 8), 8);
@@ -406,14 +409,15 @@ static void test_testdev_precopy(void **state)
 	{
 		struct uvfio_device *c = testdev_create_opts(2 << 20);
 
+		assert_int_equal(uvfio_device_register(c), 0);
 		assert_int_equal(uvfio_device_mig_set_state(c, UVFIO_MIG_RESUMING), 0);
 		assert_int_equal(uvfio_device_mig_write(c, stream, total), -EINVAL);
 		assert_int_equal(uvfio_device_mig_set_state(c, UVFIO_MIG_STOP), -EINVAL);
-		uvfio_device_destroy(c);
+		uvfio_device_unregister(c);
 	}
 	uvfio_log_set_sink(NULL, NULL);
-	uvfio_device_destroy(a);
-	uvfio_device_destroy(b);
+	uvfio_device_unregister(a);
+	uvfio_device_unregister(b);
 }
 
 /* MIG_DATA_SIZE: the estimate is the stream's length for a PCI function. */
