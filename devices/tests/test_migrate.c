@@ -444,6 +444,97 @@ static void test_data_size(void **state)
 	inst_free(&a);
 }
 
+/*
+ * Mutated streams (bytes flipped, cut, grown), fed in random pieces: every
+ * load ends in 0 or -EINVAL, never in a crash (run under the sanitizers),
+ * and a device that refused a stream is reset and takes the good one.
+ */
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dull;
+}
+
+static void mutate_into(struct uvfio_device *src, struct uvfio_device *dst, unsigned int rounds)
+{
+	static uint8_t good[256 * 1024], bad[256 * 1024 + 64];
+	uint64_t seed = 0x5eed;
+	size_t total = 0;
+	ssize_t n;
+
+	assert_int_equal(uvfio_device_mig_set_state(src, UVFIO_MIG_STOP_COPY), 0);
+	while ((n = uvfio_device_mig_read(src, good + total, 4096)) > 0) {
+		total += (size_t)n;
+		assert_true(total <= sizeof(good) - 4096);
+	}
+	assert_int_equal(uvfio_device_mig_set_state(src, UVFIO_MIG_RUNNING), 0);
+	uvfio_log_set_sink(sink, NULL);
+	for (unsigned int r = 0; r < rounds; r++) {
+		size_t len = total, off = 0;
+		unsigned int flips = 1 + (unsigned int)(rng_next(&seed) % 4);
+		int ret = 0;
+
+		memcpy(bad, good, total);
+		switch (rng_next(&seed) % 4) {
+		case 0: /* cut */
+			len = (size_t)(rng_next(&seed) % total);
+			break;
+		case 1: /* grown */
+			len = total + 1 + (size_t)(rng_next(&seed) % 63);
+			break;
+		default:
+			break;
+		}
+		for (unsigned int i = 0; i < flips && len; i++)
+			bad[rng_next(&seed) % len] ^= (uint8_t)(1 + rng_next(&seed) % 255);
+		assert_int_equal(uvfio_device_mig_set_state(dst, UVFIO_MIG_RESUMING), 0);
+		while (off < len && !ret) {
+			size_t k = 1 + (size_t)(rng_next(&seed) % 5000);
+
+			if (k > len - off)
+				k = len - off;
+			ret = uvfio_device_mig_write(dst, bad + off, k);
+			assert_true(ret == 0 || ret == -EINVAL);
+			off += k;
+		}
+		ret = uvfio_device_mig_set_state(dst, UVFIO_MIG_STOP);
+		assert_true(ret == 0 || ret == -EINVAL);
+		if (ret)
+			assert_int_equal(uvfio_device_reset(dst), 0);
+		else
+			assert_int_equal(uvfio_device_mig_set_state(dst, UVFIO_MIG_RUNNING), 0);
+	}
+	/* the good stream still loads */
+	assert_int_equal(uvfio_device_mig_set_state(dst, UVFIO_MIG_RESUMING), 0);
+	assert_int_equal(uvfio_device_mig_write(dst, good, total), 0);
+	assert_int_equal(uvfio_device_mig_set_state(dst, UVFIO_MIG_STOP), 0);
+	uvfio_log_set_sink(NULL, NULL);
+}
+
+static void test_mutated_streams(void **state)
+{
+	struct inst a, b;
+	struct uvfio_device *ta = testdev_create_opts(64 << 10), *tb = testdev_create_opts(64 << 10);
+
+	inst_new(&a, "edu");
+	inst_new(&b, "edu");
+	mutate_into(a.dev, b.dev, 1500);
+	inst_free(&a);
+	inst_free(&b);
+	inst_new(&a, "gpio");
+	inst_new(&b, "gpio");
+	mutate_into(a.dev, b.dev, 1500);
+	inst_free(&a);
+	inst_free(&b);
+	assert_int_equal(uvfio_device_register(ta), 0);
+	assert_int_equal(uvfio_device_register(tb), 0);
+	mutate_into(ta, tb, 1500);
+	uvfio_device_unregister(ta);
+	uvfio_device_unregister(tb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,6 +546,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_load),
 		cmocka_unit_test(test_testdev_precopy),
 		cmocka_unit_test(test_data_size),
+		cmocka_unit_test(test_mutated_streams),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
