@@ -630,6 +630,75 @@ static void test_mtty_live(void **state)
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 }
 
+
+/* ---- the command ---------------------------------------------------------------- */
+
+/* Run `uvfio migrate --from A --to B --json`; returns the exit code, output in out. */
+static int run_migrate_cli(struct fx *f, struct srv *a, struct srv *b, char *out, size_t len)
+{
+	char path[128];
+	FILE *fp;
+	size_t n;
+	pid_t pid;
+	int st;
+
+	snprintf(path, sizeof(path), "%s/migrate.out", f->dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+		execl(uvfio_bin, uvfio_bin, "migrate", "--from", a->sock, "--to", b->sock,
+		      "--json", "--max-iterations", "3", (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	n = fread(out, 1, len - 1, fp);
+	out[n] = '\0';
+	fclose(fp);
+	return WEXITSTATUS(st);
+}
+
+static void test_cli(void **state)
+{
+	struct fx *f = *state;
+	struct srv sa, sb, sg;
+	struct uvfio_client *c;
+	char out[2048];
+
+	start(f, &sa, uvfio_bin, "testdev");
+	start(f, &sb, uvfio_bin, "testdev");
+	start(f, &sg, uvfio_bin, "gpio");
+	c = connect_to(&sa);
+	wr(c, 0, TESTDEV_REG_SCRATCH, 8, 0x5151);
+	uvfio_client_close(c);
+	sleep_ms(20); /* the server sees the close before the next client */
+
+	assert_int_equal(run_migrate_cli(f, &sa, &sb, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"bytes\": "));
+	assert_non_null(strstr(out, "\"downtime_ms\": "));
+	assert_non_null(strstr(out, "\"iterations\": "));
+	assert_non_null(strstr(out, "\"mibps\": "));
+	/* testdev keeps its state across clients: the destination has it */
+	c = connect_to(&sb);
+	assert_int_equal(rd(c, 0, TESTDEV_REG_SCRATCH, 8), 0x5151);
+	uvfio_client_close(c);
+	sleep_ms(20);
+
+	/* into a gpio card: exit 1, and why */
+	assert_int_equal(run_migrate_cli(f, &sb, &sg, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "destination refused"));
+	assert_non_null(strstr(out, "source left running"));
+	stop(&sa);
+	stop(&sb);
+	stop(&sg);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -639,6 +708,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_dirty_pages_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_testdev_precopy_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mtty_live, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cli, setup, teardown),
 	};
 
 	if (argc < 3) {
