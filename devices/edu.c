@@ -52,6 +52,12 @@
  *     raised when asked for, so a driver waiting for it wakes up. Starting
  *     a new transfer clears bit 31.
  *   - Device reset (and the last close) clears every register and the buffer.
+ *
+ * Migration (STOP_COPY, stream "edu" v1 inside the PCI bus's stream): the
+ * registers, the buffer, pending interrupts and the DMA registers. A
+ * finished transfer moves as its outcome (buffer, command bits, IRQ 0x100);
+ * one started but not yet run when the device stopped is held back and runs
+ * on the destination once it is RUNNING (or on the source if it resumes).
  */
 #include <errno.h>
 #include <pthread.h>

@@ -18,6 +18,10 @@
  * dispatches to us under its lock). A BAR handler may run without the
  * parent's lock, so it never calls into the parent while holding ours:
  * restarting the pty watch waits until ours is released.
+ *
+ * Migration (STOP_COPY, stream "mtty" v1): each port's 16550A state (FIFO
+ * contents included) and interrupt lines; a stream with another port count
+ * is refused. Like the kernel sample's, the ptys stay with their host.
  */
 #include <errno.h>
 #include <fcntl.h>
