@@ -305,6 +305,8 @@ int uvfio_migrate(struct uvfio_client *src, struct uvfio_client *dst,
 				goto fail;
 			st.iterations++;
 			st.precopy_bytes += moved;
+			if (o.progress) /* a round's end is news too */
+				o.progress(&st, o.opaque);
 			/* A round this small: the rest fits in the downtime. */
 			if (moved <= o.converge_bytes)
 				break;

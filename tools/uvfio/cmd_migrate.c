@@ -58,15 +58,16 @@ static void on_progress(const struct uvfio_migrate_stats *s, void *opaque)
 		if (t - p->last_draw < 100 && strcmp(s->phase, "done"))
 			return;
 		p->last_draw = t;
-		printf("\r%-8s round %-3u %10.1f MiB  %8.1f MiB/s%s", s->phase, s->iterations,
-		       (double)s->bytes / (1 << 20), rate_mibps(s->bytes, t - p->t0),
-		       strcmp(s->phase, "done") ? "" : "\n");
+		printf("\r%-8s round %-3u %10.1f MiB  %8.1f MiB/s%s", s->phase,
+		       s->iterations + !strcmp(s->phase, "precopy"), (double)s->bytes / (1 << 20),
+		       rate_mibps(s->bytes, t - p->t0), strcmp(s->phase, "done") ? "" : "\n");
 		fflush(stdout);
 		return;
 	}
-	if (s->iterations != p->last_iter || !strcmp(s->phase, "done")) {
-		p->last_iter = s->iterations;
-		printf("%s: round %u, %llu bytes, %.1f MiB/s\n", s->phase, s->iterations,
+	/* Not a terminal: a line per finished pre-copy round; the summary follows. */
+	while (p->last_iter < s->iterations) {
+		p->last_iter++;
+		printf("precopy round %u done: %llu bytes so far, %.1f MiB/s\n", p->last_iter,
 		       (unsigned long long)s->bytes, rate_mibps(s->bytes, t - p->t0));
 	}
 }
