@@ -58,6 +58,7 @@ struct mtty_dev {
 	pthread_mutex_t lock;
 	unsigned int nr_ports;
 	bool irq;		/* the function's line: OR of the ports */
+	bool stopped;		/* migration STOP: take nothing from the ptys */
 	struct mtty_port port[2];
 };
 
@@ -146,7 +147,8 @@ static void port_readable(void *opaque)
 
 	pthread_mutex_lock(&d->lock);
 	room = uart16550_rx_room(&pt->uart);
-	if (!room) {
+	/* Stopped: the state is being saved; bytes wait in the pty. */
+	if (!room || d->stopped) {
 		uvfio_mdev_unwatch_fd(d->parent, pt->master);
 		pt->watching = false;
 	} else {
@@ -257,8 +259,11 @@ static int mtty_reset(struct uvfio_pci_device *pdev)
 	struct mtty_dev *d = uvfio_pci_priv(pdev);
 
 	pthread_mutex_lock(&d->lock);
-	for (unsigned int i = 0; i < d->nr_ports; i++)
+	for (unsigned int i = 0; i < d->nr_ports; i++) {
 		uart16550_reset(&d->port[i].uart);
+		d->port[i].rewatch = true;
+	}
+	d->stopped = false; /* reset leaves migration states: RUNNING */
 	pthread_mutex_unlock(&d->lock);
 	rewatch_ports(d);
 	return 0;
@@ -348,12 +353,27 @@ static int mtty_load(struct uvfio_pci_device *pdev, struct uvfio_mig_reader *r)
 	return 0;
 }
 
+static int mtty_set_running(struct uvfio_pci_device *pdev, bool running)
+{
+	struct mtty_dev *d = uvfio_pci_priv(pdev);
+
+	pthread_mutex_lock(&d->lock);
+	d->stopped = !running;
+	for (unsigned int i = 0; running && i < d->nr_ports; i++)
+		d->port[i].rewatch = true;
+	pthread_mutex_unlock(&d->lock);
+	if (running)
+		rewatch_ports(d);
+	return 0;
+}
+
 static const struct uvfio_pci_ops mtty_pci_ops = {
 	.reset = mtty_reset,
 	.bar_read = mtty_bar_read,
 	.bar_write = mtty_bar_write,
 	.mig_type = "mtty",
 	.mig_version = 1,
+	.set_running = mtty_set_running,
 	.save = mtty_save,
 	.load = mtty_load,
 };

@@ -216,6 +216,9 @@ static int pump_run(struct uvfio_client *src, struct uvfio_client *dst, size_t c
 	ret = p.err ? p.err : wret;
 	if (p.err)
 		why(o, "reading the source's stream: %s", strerror(-p.err));
+	else if (wret == -EINVAL)
+		why(o, "destination refused the stream (%s): incompatible device or bad stream",
+		    strerror(-wret));
 	else if (wret)
 		why(o, "writing the destination's stream: %s", strerror(-wret));
 out_sync:

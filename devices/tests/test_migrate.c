@@ -110,10 +110,12 @@ static int move(struct uvfio_device *src, struct uvfio_device *dst)
 	assert_int_equal(uvfio_device_mig_set_state(src, UVFIO_MIG_STOP), 0);
 
 	assert_int_equal(uvfio_device_mig_set_state(dst, UVFIO_MIG_RESUMING), 0);
-	for (size_t off = 0; off < total; off += 77) {
+	/* A stream for another device may be refused at its header already. */
+	for (size_t off = 0, wret = 0; off < total && !wret; off += 77) {
 		size_t k = total - off < 77 ? total - off : 77;
 
-		assert_int_equal(uvfio_device_mig_write(dst, stream + off, k), 0);
+		wret = (size_t)-uvfio_device_mig_write(dst, stream + off, k);
+		assert_true(wret == 0 || wret == EINVAL);
 	}
 	ret = uvfio_device_mig_set_state(dst, UVFIO_MIG_STOP);
 	if (!ret)
