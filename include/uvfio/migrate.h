@@ -6,9 +6,9 @@
  *   1. both devices must offer MIGRATION with STOP_COPY;
  *   2. destination -> RESUMING;
  *   3. source RUNNING -> PRE_COPY when it offers PRE_COPY, then rounds of
- *      MIG_DATA_READ -> MIG_DATA_WRITE; a round ends at a short read (the
- *      vfio-user end mark; the kernel's ENOMSG), and the rounds end when one
- *      moved at most converge_bytes or after max_iterations;
+ *      MIG_DATA_READ -> MIG_DATA_WRITE; a round ends at a short read over
+ *      vfio-user, at ENOMSG (or 0) from the kernel's data_fd; the rounds end
+ *      when one moved at most converge_bytes or after max_iterations;
  *   4. before_stop() (the caller pauses what drives the device), source ->
  *      STOP_COPY, drain until a read returns nothing;
  *   5. destination -> STOP (it loads) -> RUNNING; source -> STOP.
