@@ -62,6 +62,22 @@ int uvfio_client_mig_flags(struct uvfio_client *c, uint64_t *flags);
 int uvfio_client_mig_set_state(struct uvfio_client *c, uint32_t state);
 int uvfio_client_mig_get_state(struct uvfio_client *c, uint32_t *state);
 
+/*
+ * Dirty page logging (DMA_LOGGING_START/STOP/REPORT) on either backend: the
+ * kernel's features take user pointers, vfio-user's take the data inline;
+ * these calls build whichever the client needs.
+ *   start   *page_size in, the page size the device uses out; n ranges
+ *           (at most 256: -E2BIG). n == 0 logs everything over vfio-user;
+ *           the kernel refuses it (-EINVAL).
+ *   report  ORs one bit per page_size page from iova into bitmap (u64
+ *           words, bit n%64 of word n/64), clearing the device's log.
+ */
+int uvfio_client_dma_log_start(struct uvfio_client *c, uint64_t *page_size,
+			       const struct uvfio_dma_range *ranges, uint32_t n);
+int uvfio_client_dma_log_stop(struct uvfio_client *c);
+int uvfio_client_dma_log_report(struct uvfio_client *c, uint64_t iova, uint64_t length,
+				uint64_t page_size, uint64_t *bitmap, size_t bitmap_bytes);
+
 #ifdef __cplusplus
 }
 #endif

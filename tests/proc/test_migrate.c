@@ -464,12 +464,23 @@ static void test_dirty_pages_exact(void **state)
 
 		assert_int_equal(uvfio_client_feature(c, &h), 0);
 	}
-	/* ranges only: fd pages 8..11 and message pages 0..1 */
-	assert_int_equal(log_start(c, 2, ranges), 0);
-	td_fill(c, FD_IOVA, FD_PAGES * PG, 0x55);
-	td_fill(c, MSG_IOVA, MSG_PAGES * PG, 0x66);
-	assert_int_equal(log_report(c, FD_IOVA, (FD_PAGES + MSG_PAGES) * PG, &bm), 0);
-	assert_int_equal(bm, (0xfull << 8) | (0x3ull << 16));
+	/* ranges only: fd pages 8..11 and message pages 0..1 (the client helpers) */
+	{
+		struct uvfio_dma_range r[2] = { { ranges[0], ranges[1] }, { ranges[2], ranges[3] } };
+		uint64_t pg = 512; /* the device logs at 4 KiB at least, and says so */
+
+		assert_int_equal(uvfio_client_dma_log_start(c, &pg, r, 2), 0);
+		assert_int_equal(pg, PG);
+		td_fill(c, FD_IOVA, FD_PAGES * PG, 0x55);
+		td_fill(c, MSG_IOVA, MSG_PAGES * PG, 0x66);
+		bm = 0;
+		assert_int_equal(uvfio_client_dma_log_report(c, FD_IOVA, (FD_PAGES + MSG_PAGES) * PG,
+							     PG, &bm, sizeof(bm)), 0);
+		assert_int_equal(bm, (0xfull << 8) | (0x3ull << 16));
+		assert_int_equal(uvfio_client_dma_log_stop(c), 0);
+		assert_int_equal(uvfio_client_dma_log_report(c, FD_IOVA, PG, PG, &bm, sizeof(bm)),
+				 -EINVAL);
+	}
 
 	uvfio_client_close(c);
 	munmap(mem, FD_PAGES * PG);
