@@ -305,7 +305,7 @@ int uvfio_migrate(struct uvfio_client *src, struct uvfio_client *dst,
 	if (ret)
 		goto fail;
 
-	if (sflags & VFIO_MIGRATION_PRE_COPY) {
+	if ((sflags & VFIO_MIGRATION_PRE_COPY) && !o.no_precopy) {
 		ret = set_state(src, "source", UVFIO_MIG_PRE_COPY, &o);
 		if (ret)
 			goto fail;

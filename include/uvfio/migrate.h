@@ -22,6 +22,7 @@
 #ifndef UVFIO_MIGRATE_H
 #define UVFIO_MIGRATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,7 @@ struct uvfio_migrate_opts {
 	unsigned int max_iterations; /* pre-copy rounds; 0: 8 */
 	uint64_t converge_bytes;     /* a round this small ends pre-copy; 0: 1 MiB */
 	size_t chunk;		     /* bytes per MIG_DATA_READ; 0: 1 MiB */
+	bool no_precopy;	     /* straight to STOP_COPY (all of it is downtime) */
 	/* Optional, called every chunk and at the end of each round: progress. */
 	void (*progress)(const struct uvfio_migrate_stats *s, void *opaque);
 	/* Optional, called before the source stops. */

@@ -240,11 +240,12 @@ static void reap(struct child *c)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: uvfio bench migrate [--state-mib N] [--runs R] [--json]\n"
+		"usage: uvfio bench migrate [--state-mib N] [--runs R] [--json] [--no-precopy]\n"
 		"\n"
 		"Migrate a testdev with N MiB of state (default 256) between two forked\n"
 		"vfio-user servers, R times (default 3), and compare with one raw UNIX\n"
-		"socket moving N MiB in 1 MiB writes in the same run.\n");
+		"socket moving N MiB in 1 MiB writes in the same run. --no-precopy moves\n"
+		"everything in STOP_COPY (downtime = the whole transfer).\n");
 }
 
 int bench_migrate(int argc, char **argv)
@@ -253,6 +254,7 @@ int bench_migrate(int argc, char **argv)
 		{ "state-mib", required_argument, NULL, 's' },
 		{ "runs", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "no-precopy", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -260,7 +262,7 @@ int bench_migrate(int argc, char **argv)
 	struct child a = { 0 }, b = { 0 };
 	struct uvfio_client *ca = NULL, *cb = NULL;
 	char dir[] = "/tmp/uvfio-bench-mig-XXXXXX", loc[160], why[256] = "";
-	bool json = false;
+	bool json = false, no_precopy = false;
 	int c, ret, rc = UVFIO_EXIT_FAILURE;
 	char *end;
 
@@ -283,6 +285,9 @@ int bench_migrate(int argc, char **argv)
 			break;
 		case 'j':
 			json = true;
+			break;
+		case 'P':
+			no_precopy = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -319,7 +324,8 @@ int bench_migrate(int argc, char **argv)
 		printf("%-4s %12s %12s %12s %7s %7s %12s %6s\n", "run", "1-hop MiB/s",
 		       "2-hop MiB/s", "mig MiB/s", "/1-hop", "/2-hop", "downtime ms", "rounds");
 	for (unsigned long r = 0; r < runs; r++) {
-		struct uvfio_migrate_opts o = { .why = why, .why_len = sizeof(why) };
+		struct uvfio_migrate_opts o = { .why = why, .why_len = sizeof(why),
+						.no_precopy = no_precopy };
 		struct uvfio_migrate_stats st;
 		double floor = socket_floor_mibps((uint64_t)mib << 20), mibps;
 		double relay = relay_floor_mibps((uint64_t)mib << 20);

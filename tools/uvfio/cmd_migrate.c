@@ -76,6 +76,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: uvfio migrate --from SOCK_A --to SOCK_B [--json] [--max-iterations N]\n"
+		"                     [--no-precopy]\n"
 		"\n"
 		"Move the device state served on SOCK_A to the device served on SOCK_B\n"
 		"(vfio-user migration v2: PRE_COPY rounds if the source offers them, then\n"
@@ -84,7 +85,8 @@ static void usage(FILE *out)
 		"  --from SOCK          source server socket\n"
 		"  --to SOCK            destination server socket\n"
 		"  --json               print a JSON summary (bytes, downtime_ms, iterations, mibps)\n"
-		"  --max-iterations N   at most N pre-copy rounds (default 8)\n");
+		"  --max-iterations N   at most N pre-copy rounds (default 8)\n"
+		"  --no-precopy         straight to STOP_COPY, even if the source offers PRE_COPY\n");
 }
 
 static int open_sock(const char *path, struct uvfio_client **c)
@@ -107,6 +109,7 @@ int cmd_migrate(int argc, char **argv)
 		{ "to", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "max-iterations", required_argument, NULL, 'n' },
+		{ "no-precopy", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -138,6 +141,9 @@ int cmd_migrate(int argc, char **argv)
 				fprintf(stderr, "uvfio migrate: --max-iterations wants 1..100000\n");
 				return UVFIO_EXIT_USAGE;
 			}
+			break;
+		case 'P':
+			o.no_precopy = true;
 			break;
 		case 'h':
 			usage(stdout);
