@@ -192,6 +192,17 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* Until the writer has done n writes; a writer that stopped fails the test. */
+static void wait_writes(struct writer *w, uint64_t n)
+{
+	for (int t = 0; __atomic_load_n(&w->count, __ATOMIC_RELAXED) < n; t++) {
+		if (t > 20000)
+			fail_msg("the writer did %llu of %llu writes in 20 s",
+				 (unsigned long long)w->count, (unsigned long long)n);
+		sleep_ms(1);
+	}
+}
+
 static void before_stop(void *opaque)
 {
 	struct writer *w = opaque;
@@ -210,8 +221,7 @@ static int migrate_while_writing(struct uvfio_client *a, struct uvfio_client *b,
 	w->c = a;
 	assert_int_equal(pthread_create(&w->th, NULL, writer_main, w), 0);
 	/* let it write a while before the migration starts, and during */
-	while (__atomic_load_n(&w->count, __ATOMIC_RELAXED) < 200)
-		sleep_ms(1);
+	wait_writes(w, 200);
 	return uvfio_migrate(a, b, &o, &st);
 }
 
@@ -551,8 +561,7 @@ static void test_testdev_precopy_live(void **state)
 
 	w.c = a;
 	assert_int_equal(pthread_create(&w.th, NULL, writer_main, &w), 0);
-	while (__atomic_load_n(&w.count, __ATOMIC_RELAXED) < 100)
-		sleep_ms(1);
+	wait_writes(&w, 100);
 	assert_int_equal(uvfio_migrate(a, b, &o, &st), 0);
 	assert_true(st.iterations >= 1);
 	assert_true(st.precopy_bytes >= (uint64_t)TD_MIB << 20);
