@@ -16,8 +16,10 @@
  * Downtime is measured from the source's STOP_COPY request to the
  * destination's RUNNING reply.
  *
- * On failure the source is put back to RUNNING (reset if it went to ERROR)
- * and the destination is reset; opts->why says what failed.
+ * On failure the source is put back to RUNNING (reset if it went to ERROR,
+ * which loses its state: the kernel's rule) and the destination is reset;
+ * opts->why says what failed. If before_stop() had been called, the caller
+ * resumes what it paused.
  */
 #ifndef UVFIO_MIGRATE_H
 #define UVFIO_MIGRATE_H
@@ -48,7 +50,7 @@ struct uvfio_migrate_opts {
 	bool no_precopy;	     /* straight to STOP_COPY (all of it is downtime) */
 	/* Optional, called every chunk and at the end of each round: progress. */
 	void (*progress)(const struct uvfio_migrate_stats *s, void *opaque);
-	/* Optional, called before the source stops. */
+	/* Optional, called before the source stops (pause the vCPUs here). */
 	void (*before_stop)(void *opaque);
 	void *opaque;
 	char *why;		     /* optional: a failure's reason */
