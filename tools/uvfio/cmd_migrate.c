@@ -86,7 +86,11 @@ static void usage(FILE *out)
 		"  --to SOCK            destination server socket\n"
 		"  --json               print a JSON summary (bytes, downtime_ms, iterations, mibps)\n"
 		"  --max-iterations N   at most N pre-copy rounds (default 8)\n"
-		"  --no-precopy         straight to STOP_COPY, even if the source offers PRE_COPY\n");
+		"  --no-precopy         straight to STOP_COPY, even if the source offers PRE_COPY\n"
+		"\n"
+		"A server resets a PCI function when its last client goes (as vfio-pci), so\n"
+		"a PCI destination keeps the state only while someone stays connected; a\n"
+		"VMM migrates on its own connections with uvfio_migrate() (uvfio/migrate.h).\n");
 }
 
 static int open_sock(const char *path, struct uvfio_client **c)
