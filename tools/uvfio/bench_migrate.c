@@ -12,7 +12,9 @@
  * driven migration cannot avoid. Each hop copies twice in the kernel; the
  * migration adds one copy at each device (state -> reply, request -> state).
  *
- * Output per run: both floors in MiB/s, migration MiB/s, ratio to each,
+ * Each floor is the best of three measurements taken before each run (noise
+ * from other processes can only lower a floor, and a low floor would flatter
+ * the ratio). Output per run: both floors in MiB/s, migration MiB/s, ratio to each,
  * downtime, pre-copy rounds; --json: one object per run.
  */
 #include <errno.h>
@@ -327,8 +329,16 @@ int bench_migrate(int argc, char **argv)
 		struct uvfio_migrate_opts o = { .why = why, .why_len = sizeof(why),
 						.no_precopy = no_precopy };
 		struct uvfio_migrate_stats st;
-		double floor = socket_floor_mibps((uint64_t)mib << 20), mibps;
-		double relay = relay_floor_mibps((uint64_t)mib << 20);
+		double floor = 0, relay = 0, mibps;
+
+		/* The best of three: a floor is a bound, noise only lowers it. */
+		for (int k = 0; k < 3; k++) {
+			double x = socket_floor_mibps((uint64_t)mib << 20);
+			double y = relay_floor_mibps((uint64_t)mib << 20);
+
+			floor = x > floor ? x : floor;
+			relay = y > relay ? y : relay;
+		}
 
 		/* after a run the source is stopped: it runs again for the next */
 		if (r && (ret = uvfio_client_mig_set_state(ca, 2 /* RUNNING */))) {
