@@ -46,7 +46,15 @@ struct srv {
 struct fx {
 	char dir[64];
 	int n;
+	pid_t servers[8]; /* killed at teardown if a failed test left them */
+	int nservers;
 };
+
+static void track(struct fx *f, pid_t pid)
+{
+	assert_true(f->nservers < 8);
+	f->servers[f->nservers++] = pid;
+}
 
 static int setup(void **state)
 {
@@ -62,7 +70,14 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 	char cmd[128];
+	int st;
 
+	/* a test that failed half-way must not leave servers running */
+	for (int i = 0; i < f->nservers; i++)
+		if (f->servers[i] > 0 && waitpid(f->servers[i], &st, WNOHANG) == 0) {
+			kill(f->servers[i], SIGKILL);
+			waitpid(f->servers[i], &st, 0);
+		}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	if (system(cmd))
 		fprintf(stderr, "could not remove %s\n", f->dir);
@@ -111,6 +126,7 @@ static void start_args(struct fx *f, struct srv *s, const char *bin, const char 
 			execl(bin, bin, s->sock, (char *)NULL);
 		_exit(127);
 	}
+	track(f, s->pid);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", s->sock);
 	for (int t = 0; t < 500; t++) {
 		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -543,6 +559,7 @@ static void test_testdev_precopy_live(void **state)
 			_exit(127);
 		}
 		s->pid = pids[k];
+		track(f, s->pid);
 		snprintf(un.sun_path, sizeof(un.sun_path), "%s", s->sock);
 		for (int t = 0; t < 500; t++) {
 			int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -617,6 +634,7 @@ static void test_mtty_live(void **state)
 		      ctl, (char *)NULL);
 		_exit(127);
 	}
+	track(f, pid);
 	for (int t = 0; t < 500 && access(ctl, F_OK); t++)
 		sleep_ms(10);
 	for (int k = 0; k < 2; k++) {
