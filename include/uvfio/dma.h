@@ -132,6 +132,20 @@ void uvfio_dma_put(struct uvfio_dma *dma, struct uvfio_dma_ref *ref);
  * their bits as they were.
  */
 int uvfio_dma_log_start(struct uvfio_dma *dma, uint64_t pgsize);
+
+struct uvfio_dma_range {
+	uint64_t iova;
+	uint64_t length;
+};
+
+/*
+ * Start logging only writes inside `ranges` (n of them; n == 0: the whole
+ * IOVA space, windows mapped later included). Ranges must not overlap or
+ * wrap (-EINVAL / -EOVERFLOW); zero-length ranges track nothing. pgsize as
+ * for uvfio_dma_log_start(). -EBUSY while logging.
+ */
+int uvfio_dma_log_start_ranges(struct uvfio_dma *dma, uint64_t pgsize,
+			       const struct uvfio_dma_range *ranges, uint32_t n);
 int uvfio_dma_log_stop(struct uvfio_dma *dma);
 bool uvfio_dma_logging(struct uvfio_dma *dma);
 int uvfio_dma_log_report(struct uvfio_dma *dma, uint64_t iova, uint64_t length,
