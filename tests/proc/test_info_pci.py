@@ -85,7 +85,12 @@ try:
     check("edu: one capability, MSI 1 vector 64-bit not maskable",
           [(c["name"], c["vectors"], c["64bit"], c["maskable"], c["enabled"])
            for c in p["capabilities"]] == [("MSI", 1, True, False, False)])
-    check("edu: no features", d["features"] == [])
+    f = {x["name"]: x for x in d["features"]}
+    check("edu: migration (STOP_COPY) and DMA logging found by PROBE",
+          f.get("MIGRATION", {}).get("migration_flag_names") == ["STOP_COPY"] and
+          f.get("DMA_LOGGING_START", {}).get("set") and
+          not f["DMA_LOGGING_START"]["get"] and f.get("DMA_LOGGING_REPORT", {}).get("get") and
+          "BUS_MASTER" not in f)
     r = info(edu, "--json", ids=ids)
     p = json.loads(r.stdout)["pci"]
     check("edu: names from pci.ids",
@@ -97,7 +102,9 @@ try:
     check("edu text: MSI line", "Capabilities: [40] MSI: Enable- Count=1/1 Maskable- 64bit+" in t)
     check("edu text: BAR line",
           "Region 0: Memory at 0 (32-bit, non-prefetchable) [size=1048576]" in t)
-    check("edu text: features none", "features (PROBE): none" in t)
+    check("edu text: features line",
+          "features (PROBE): MIGRATION [GET] flags 0x1 STOP_COPY, MIG_DEVICE_STATE [GET|SET], "
+          "DMA_LOGGING_START [SET]" in t)
 
     # ---- gpio ---------------------------------------------------------------------
     p = json.loads(info(gpio, "--json", ids=ids).stdout)["pci"]

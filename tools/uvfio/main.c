@@ -17,6 +17,7 @@ static const struct uvfio_command commands[] = {
 	{ "bench", "benchmarks (dma-map, rtt) against a floor measured in the same run", cmd_bench },
 	{ "mdev", "create, remove and list mediated devices of a running parent", cmd_mdev },
 	{ "trace", "a vfio-user proxy that prints every message decoded", cmd_trace },
+	{ "migrate", "move a device's state between two vfio-user servers", cmd_migrate },
 };
 
 static void usage(FILE *out)
