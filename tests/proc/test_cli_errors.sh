@@ -39,6 +39,8 @@ expect 1 "/nonexistent/x.sock.*(N|n)o such file or directory \(its directory doe
 	"$uvfio" serve edu --socket /nonexistent/x.sock
 expect 2 "unknown device 'nope'" "$uvfio" serve nope --socket "$dir/x.sock"
 expect 2 "'nope' is not a benchmark" "$uvfio" bench nope
+expect 1 "^uvfio: $dir/a.sock: no such file or directory \(is 'uvfio serve' running\?\)" \
+	"$uvfio" migrate --from "$dir/a.sock" --to "$dir/b.sock"
 out=$(UVFIO_SYSFS_ROOT="$dir/sys" "$uvfio" ls --dir /nonexistent 2>&1); rc=$?
 if [ $rc -eq 0 ] && echo "$out" | grep -q "/nonexistent: none (no such file or directory)"; then
 	echo "ok   ls --dir /nonexistent"

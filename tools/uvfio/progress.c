@@ -68,23 +68,25 @@ static void draw(struct progress *p, uint64_t now, bool final)
 		frac = 1;
 	amount(done, sizeof(done), p->done, p->unit);
 	amount(total, sizeof(total), p->total, p->unit);
-	if (p->unit == PROGRESS_BYTES && secs > 0) {
+	if (p->unit == PROGRESS_BYTES && secs >= 0.05) { /* a rate over less is noise */
 		char r[32];
 
 		amount(r, sizeof(r), (uint64_t)((double)p->done / secs), p->unit);
 		snprintf(rate, sizeof(rate), ", %s/s", r);
 	}
-	if (p->tty) {
+	if (p->tty && !p->total) {
+		/* Nothing to fill a bar against: the amount, redrawn in place. */
+		fprintf(p->out, "\r%s: %s (%.1fs%s)\033[K", p->label, done, secs, rate);
+		if (final)
+			fputc('\n', p->out);
+	} else if (p->tty) {
 		int fill = (int)(frac * BAR_WIDTH + 0.5);
 
 		fprintf(p->out, "\r%s [", p->label);
 		for (int i = 0; i < BAR_WIDTH; i++)
-			fputc(i < fill ? '#' : (p->total ? '.' : ' '), p->out);
-		if (p->total)
-			fprintf(p->out, "] %3.0f%% %s/%s (%.1fs%s)\033[K", frac * 100, done, total,
-				secs, rate);
-		else
-			fprintf(p->out, "] %s (%.1fs%s)\033[K", done, secs, rate);
+			fputc(i < fill ? '#' : '.', p->out);
+		fprintf(p->out, "] %3.0f%% %s/%s (%.1fs%s)\033[K", frac * 100, done, total, secs,
+			rate);
 		if (final)
 			fputc('\n', p->out);
 	} else if (p->total) {

@@ -21,6 +21,7 @@ static void test_tty_bar(void **state)
 	FILE *f = open_memstream(&buf, &len);
 
 	progress_start_on(&p, f, true, "copy", 4 << 20, PROGRESS_BYTES);
+	p.start_ns -= 1000000000ull; /* 1 s ago: a rate is shown */
 	progress_update(&p, 1 << 20); /* first update draws at once */
 	progress_add(&p, 1 << 20);    /* within 100 ms: no redraw */
 	progress_update(&p, 4 << 20);
