@@ -27,7 +27,7 @@ for h in uvfio.h client.h server.h device.h dma.h pci.h cdx.h mdev.h log.h versi
 done
 check "uvfio.pc" [ -f "$lib/pkgconfig/uvfio.pc" ]
 if [ "$have_man" = true ]; then
-	for p in uvfio uvfio-serve uvfio-info uvfio-trace uvfio-ls uvfio-bind uvfio-unbind uvfio-bench uvfio-mdev; do
+	for p in uvfio uvfio-serve uvfio-info uvfio-trace uvfio-ls uvfio-bind uvfio-unbind uvfio-bench uvfio-mdev uvfio-migrate; do
 		check "man page $p.1" [ -e "$man/man1/$p.1" ]
 	done
 	check "man uvfio.1 documents the exit codes" grep -q "EXIT STATUS" "$man/man1/uvfio.1"
