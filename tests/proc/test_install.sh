@@ -2,9 +2,10 @@
 # `meson install --destdir`: the library, headers, uvfio.pc, the binary, man
 # pages, bash completion and systemd units land where they belong, and a
 # program builds against the installed headers and library alone.
-#   test_install.sh BUILD_DIR SOURCE_DIR PREFIX LIBDIR BINDIR INCLUDEDIR MANDIR DATADIR HAVE_MAN
+#   test_install.sh BUILD_DIR SOURCE_DIR PREFIX LIBDIR BINDIR INCLUDEDIR MANDIR DATADIR HAVE_MAN SANITIZE
 set -u
 build=$1 src=$2 prefix=$3 libdir=$4 bindir=$5 incdir=$6 mandir=$7 datadir=$8 have_man=$9
+sanitize=${10:-none}
 dest=$(mktemp -d /tmp/uvfio-install-XXXXXX)
 fail=0
 trap 'rm -rf "$dest"' EXIT
@@ -41,6 +42,8 @@ check "bash completion completes commands" bash -c '. "$1/bash-completion/comple
 # A driver built from the installed files only (pkg-config with the destdir as sysroot).
 flags=$(PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_PATH=$lib/pkgconfig pkg-config --cflags --libs uvfio 2>/dev/null)
 check "pkg-config --cflags --libs uvfio" [ -n "$flags" ]
+# A sanitized build's library needs the sanitizer runtime in the program too.
+[ "$sanitize" != none ] && flags="-fsanitize=$sanitize $flags"
 # shellcheck disable=SC2086
 cc -Wall -Werror -o "$dest/minimal-driver" "$src/examples/minimal-driver.c" $flags -lpthread 2>"$dest/cc.log"; rc=$?
 [ $rc -eq 0 ] || cat "$dest/cc.log"
