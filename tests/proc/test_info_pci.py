@@ -58,12 +58,14 @@ with open(ids, "w") as f:
             "C 11  Signal processing controller\n"
             "\t80  Signal processing controller\n")
 
-edu, gpio, caps, tdev = (tmp + "/" + n + ".sock" for n in ("edu", "gpio", "caps", "tdev"))
+edu, gpio, caps, tdev, cdx = (tmp + "/" + n + ".sock"
+                              for n in ("edu", "gpio", "caps", "tdev", "cdx"))
 try:
     start([uvfio, "serve", "edu", "--socket", edu], edu)
     start([uvfio, "serve", "gpio", "--socket", gpio], gpio)
     start([pcicaps_bin, caps], caps)
     start([testdev_bin, tdev], tdev)
+    start([uvfio, "serve", "cdx-demo", "--socket", cdx], cdx)
 
     # ---- edu ----------------------------------------------------------------------
     r = info(edu, "--json")
@@ -157,6 +159,13 @@ try:
           f.get("MIG_DEVICE_STATE", {}).get("get") and f["MIG_DEVICE_STATE"]["set"])
     t = info(tdev).stdout
     check("testdev text: features line", "MIGRATION [GET] flags" in t and "STOP_COPY" in t)
+
+    # ---- BUS_MASTER (cdx-demo: SET only, not PCI) ------------------------------------
+    d = json.loads(info(cdx, "--json").stdout)
+    check("cdx-demo: BUS_MASTER SET only, no pci object",
+          {x["name"]: (x["get"], x["set"]) for x in d["features"]}.get("BUS_MASTER") ==
+          (False, True) and "pci" not in d)
+    check("cdx-demo text: BUS_MASTER [SET]", "BUS_MASTER [SET]" in info(cdx).stdout)
 finally:
     for p in procs:
         p.terminate()
