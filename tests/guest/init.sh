@@ -8,7 +8,7 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 exec </dev/console >/dev/console 2>&1
-echo "GUEST-START $(uname -r)"
+echo "GUEST-START $(uname -r) uptime $(cut -d" " -f1 /proc/uptime)"
 
 # Insert the modules of one group, dependencies first (list made by mkinitramfs.sh).
 # Returns non-zero if one of them is not loaded afterwards.

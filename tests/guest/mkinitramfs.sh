@@ -62,5 +62,8 @@ done
 
 tmp=$(mktemp "$cache/initramfs.tmp.XXXXXX")
 (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -6) >"$tmp"
+chmod 644 "$tmp"
 mv "$tmp" "$out"
+# Older builds (other trees, older sources): keep a week's worth.
+find "$cache" -maxdepth 1 -name 'initramfs-*.cpio.gz' -mtime +7 -delete
 echo "$out"

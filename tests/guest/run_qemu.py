@@ -96,8 +96,6 @@ def stop_server(srv, sock, checks, tmp):
     gone = not os.path.exists(sock)
     checks.add("server-exit", rc == 0 and gone,
                f"SIGTERM: exit status {rc}, socket {'removed' if gone else 'LEFT BEHIND'}")
-    if rc != 0 or not gone:
-        sys.stdout.write(open(os.path.join(tmp, "server.log"), errors="replace").read()[-4000:])
 
 
 def qemu_command(args, chroot, initrd):
@@ -107,7 +105,7 @@ def qemu_command(args, chroot, initrd):
     q = ["qemu-system-x86_64", "-accel", "tcg", "-M", "q35", "-m", "512",
          "-nographic", "-no-reboot", "-nic", "none", "-vga", "none",
          "-kernel", "/boot/" + kernel, "-initrd", "/sock/" + os.path.basename(initrd),
-         "-append", f"console=ttyS0 panic=-1 quiet uvfio.check={check}"]
+         "-append", f"console=ttyS0 panic=-1 {args.append} uvfio.check={check}"]
     if args.memfd:
         q += ["-object", "memory-backend-memfd,id=mem,size=512M,share=on",
               "-machine", "q35,memory-backend=mem"]
@@ -149,8 +147,8 @@ def run_guest(args, chroot, tmp, initrd, checks):
             console.append(line)
             # BIOS output carries escape codes: find markers anywhere in the line.
             if "GUEST-START" in line:
-                kver = line.split("GUEST-START", 1)[1].strip()
-                checks.add("boot", True, f"kernel {kver} reached /init")
+                f = line.split("GUEST-START", 1)[1].split()
+                checks.add("boot", True, f"kernel {f[0]} ran /init at guest uptime {f[-1]} s")
             elif "CHECK " in line:
                 f = line[line.index("CHECK "):].split(" ", 3) + ["", ""]
                 checks.add(f[1], f[2] == "PASS", f[3])
@@ -195,6 +193,8 @@ def main():
                     help="guest RAM in a shared memfd: the server gets fds with DMA_MAP")
     ap.add_argument("--uvfio", help="path of the uvfio binary")
     ap.add_argument("--timeout", type=float, default=90)
+    ap.add_argument("--console", action="store_true", help="print the whole guest console")
+    ap.add_argument("--append", default="quiet", help="extra kernel command line")
     args = ap.parse_args()
     if os.geteuid() != 0:
         log("SKIP: the guest tests need root (chroot, mount namespaces)")
@@ -230,6 +230,11 @@ def main():
             checks.add("guest-done", False, "no GUEST-DONE on the console")
         if srv:
             stop_server(srv, sock, checks, tmp)
+            if checks.failed():
+                log("---- server log (last 40 lines) ----")
+                with open(os.path.join(tmp, "server.log"), errors="replace") as f:
+                    for line in f.read().splitlines()[-40:]:
+                        log("  | " + line)
     finally:
         if srv and srv.poll() is None:
             srv.kill()
@@ -238,9 +243,9 @@ def main():
 
     total = time.monotonic() - checks.t0
     bad = checks.failed()
-    if bad:
-        log("---- guest console (last 60 lines) ----")
-        for line in console[-60:]:
+    if bad or args.console:
+        log("---- guest console ----")
+        for line in console[-60 if not args.console else 0:]:
             log("  | " + line)
     log(f"{len(checks.items) - len(bad)} checks passed, {len(bad)} failed; "
         f"guest run {total:.1f} s")
