@@ -215,7 +215,7 @@ def main():
                           stdout=subprocess.PIPE, text=True).stdout.split("\n")[0]
     log(f"{qver}; chroot {chroot}; initramfs {initrd} (ready in {time.monotonic() - t0:.1f} s)")
     dma = "fd-backed DMA (memfd guest RAM)" if args.memfd else "message-based DMA"
-    log(f"device: {args.device}" + (f", {dma}" if args.device in ("edu", "gpio") else ""))
+    log(f"device: {args.device}" + (f", {dma}" if args.device == "edu" else ""))
 
     tmp = tempfile.mkdtemp(prefix="uvfio-guest-")
     srv = None
