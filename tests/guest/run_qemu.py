@@ -98,13 +98,12 @@ def stop_server(srv, sock, checks, tmp):
                f"SIGTERM: exit status {rc}, socket {'removed' if gone else 'LEFT BEHIND'}")
 
 
-def qemu_command(args, chroot, initrd):
-    kernel = sorted(f for f in os.listdir(os.path.join(chroot, "boot"))
-                    if f.startswith("vmlinuz-"))[-1]
+def qemu_command(args, kernel, initrd):
     check = {"none": "lspci", "qemu-edu": "edu-qemu"}.get(args.device, args.device)
     q = ["qemu-system-x86_64", "-accel", "tcg", "-M", "q35", "-m", "512",
          "-nographic", "-no-reboot", "-nic", "none", "-vga", "none",
-         "-kernel", "/boot/" + kernel, "-initrd", "/sock/" + os.path.basename(initrd),
+         "-kernel", "/sock/" + os.path.basename(kernel),
+         "-initrd", "/sock/" + os.path.basename(initrd),
          "-append", f"console=ttyS0 panic=-1 {args.append} uvfio.check={check}"]
     if args.memfd:
         q += ["-object", "memory-backend-memfd,id=mem,size=512M,share=on",
@@ -117,14 +116,14 @@ def qemu_command(args, chroot, initrd):
     return q
 
 
-def run_guest(args, chroot, tmp, initrd, checks):
+def run_guest(args, chroot, tmp, kernel, initrd, checks):
     """Runs QEMU in a private mount namespace, chrooted; returns (done, console)."""
     os.makedirs(os.path.join(chroot, "sock"), exist_ok=True)
     script = ('mount --bind "$1" "$2/sock" && mount -t proc proc "$2/proc" && '
               'c=$2 && shift 2 && exec chroot "$c" "$@"')
     cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
-           tmp, chroot] + qemu_command(args, chroot, initrd)
-    log("qemu: " + " ".join(qemu_command(args, chroot, initrd)))
+           tmp, chroot] + qemu_command(args, kernel, initrd)
+    log("qemu: " + " ".join(qemu_command(args, kernel, initrd)))
     q = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, start_new_session=True)
     console, buf, done, rounds = [], b"", False, 0
@@ -205,15 +204,19 @@ def main():
     if r.returncode != 0:
         return r.returncode
     chroot = r.stdout.strip()
-    r = subprocess.run([os.path.join(HERE, "mkinitramfs.sh"), chroot],
-                       stdout=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        log("mkinitramfs.sh failed")
-        return 1
-    initrd = r.stdout.strip()
+    files = []
+    for script in ("guest-kernel.sh", "mkinitramfs.sh"):
+        r = subprocess.run([os.path.join(HERE, script), chroot],
+                           stdout=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            log(f"{script} failed")
+            return 1
+        files.append(r.stdout.strip())
+    kernel, initrd = files
     qver = subprocess.run(["chroot", chroot, "qemu-system-x86_64", "--version"],
                           stdout=subprocess.PIPE, text=True).stdout.split("\n")[0]
-    log(f"{qver}; chroot {chroot}; initramfs {initrd} (ready in {time.monotonic() - t0:.1f} s)")
+    log(f"{qver}; chroot {chroot}; kernel {kernel}; initramfs {initrd} "
+        f"(ready in {time.monotonic() - t0:.1f} s)")
     dma = "fd-backed DMA (memfd guest RAM)" if args.memfd else "message-based DMA"
     log(f"device: {args.device}" + (f", {dma}" if args.device == "edu" else ""))
 
@@ -221,11 +224,15 @@ def main():
     srv = None
     checks = Checks()
     try:
-        shutil.copy(initrd, tmp)
+        for f in (kernel, initrd):  # QEMU sees them in /sock
+            try:
+                os.link(f, os.path.join(tmp, os.path.basename(f)))
+            except OSError:
+                shutil.copy(f, tmp)
         if args.device in ("edu", "gpio"):
             srv, sock = start_server(args, tmp)
         checks = Checks()
-        done, console = run_guest(args, chroot, tmp, initrd, checks)
+        done, console = run_guest(args, chroot, tmp, kernel, initrd, checks)
         if not done:
             checks.add("guest-done", False, "no GUEST-DONE on the console")
         if srv:
