@@ -81,10 +81,10 @@ def start_server(args, tmp):
                      + open(logf.name, errors="replace").read())
         time.sleep(0.02)
     log(f"server: {' '.join(cmd)} (pid {srv.pid})")
-    return srv, sock
+    return srv, want
 
 
-def stop_server(srv, sock, checks, tmp):
+def stop_server(srv, socks, checks):
     srv.send_signal(signal.SIGTERM)
     try:
         rc = srv.wait(timeout=10)
@@ -93,9 +93,11 @@ def stop_server(srv, sock, checks, tmp):
         rc = srv.wait()
         checks.add("server-exit", False, "did not exit within 10 s of SIGTERM (killed)")
         return
-    gone = not os.path.exists(sock)
-    checks.add("server-exit", rc == 0 and gone,
-               f"SIGTERM: exit status {rc}, socket {'removed' if gone else 'LEFT BEHIND'}")
+    left = [os.path.basename(p) for p in socks if os.path.exists(p)]
+    checks.add("server-exit", rc == 0 and not left,
+               f"SIGTERM: exit status {rc}, "
+               + (f"LEFT BEHIND {' '.join(left)}" if left else
+                  f"removed {' '.join(os.path.basename(p) for p in socks)}"))
 
 
 def qemu_command(args, kernel, initrd):
@@ -128,44 +130,55 @@ def run_guest(args, chroot, tmp, kernel, initrd, checks):
                          stderr=subprocess.STDOUT, start_new_session=True)
     console, buf, done, rounds = [], b"", False, 0
     deadline = time.monotonic() + args.timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            checks.add("timeout", False, f"guest did not finish in {args.timeout} s")
-            break
-        r, _, _ = select.select([q.stdout], [], [], left)
-        if not r:
-            continue
-        data = os.read(q.stdout.fileno(), 65536)
-        if not data:
-            break
-        buf += data
-        while b"\n" in buf:
-            raw, buf = buf.split(b"\n", 1)
-            line = raw.decode("latin-1").replace("\r", "")
-            console.append(line)
-            # BIOS output carries escape codes: find markers anywhere in the line.
-            if "GUEST-START" in line:
-                f = line.split("GUEST-START", 1)[1].split()
-                checks.add("boot", True, f"kernel {f[0]} ran /init at guest uptime {f[-1]} s")
-            elif "CHECK " in line:
-                f = line[line.index("CHECK "):].split(" ", 3) + ["", ""]
-                checks.add(f[1], f[2] == "PASS", f[3])
-            elif "GPIO-OUTPUTS-SET" in line:
-                rounds = gpio_round(args, tmp, line, rounds, q, checks)
-            elif "GUEST-DONE" in line:
-                done = True
-    if q.poll() is None:
-        try:
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                checks.add("timeout", False, f"guest did not finish in {args.timeout} s")
+                break
+            r, _, _ = select.select([q.stdout], [], [], left)
+            if not r:
+                continue
+            data = os.read(q.stdout.fileno(), 65536)
+            if not data:
+                break
+            buf += data
+            while b"\n" in buf:
+                raw, buf = buf.split(b"\n", 1)
+                line = raw.decode("latin-1").replace("\r", "")
+                console.append(line)
+                done |= guest_line(args, tmp, line, q, checks)
+        if buf:
+            console.append(buf.decode("latin-1"))
+        if q.poll() is None:
             q.wait(timeout=10 if done else 0.1)
-        except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        if q.poll() is None:
             os.killpg(q.pid, signal.SIGKILL)
             q.wait()
     return done, console
 
 
-def gpio_round(args, tmp, line, n, q, checks):
+def guest_line(args, tmp, line, q, checks):
+    """Acts on one console line; returns True on GUEST-DONE."""
+    # BIOS output carries escape codes: find markers anywhere in the line.
+    if "GUEST-START" in line:
+        f = line.split("GUEST-START", 1)[1].split()
+        checks.add("boot", True, f"kernel {f[0]} ran /init at guest uptime {f[-1]} s")
+    elif "CHECK " in line:
+        f = line[line.index("CHECK "):].split(" ", 3) + ["", ""]
+        checks.add(f[1], f[2] == "PASS", f[3])
+    elif "GPIO-OUTPUTS-SET" in line:
+        gpio_round(args, tmp, line, q, checks)
+    return "GUEST-DONE" in line
+
+
+def gpio_round(args, tmp, line, q, checks):
     """The guest drove its outputs: check them from the host, then set inputs."""
+    n = gpio_round.count
+    gpio_round.count += 1
     want = int(line.split("GPIO-OUTPUTS-SET", 1)[1].split()[0], 16)
     ctl = os.path.join(tmp, "ctl.sock")
     try:
@@ -180,9 +193,14 @@ def gpio_round(args, tmp, line, n, q, checks):
     except (OSError, ValueError, IndexError) as e:
         checks.add("gpio-outputs-host", False, f"control socket {ctl}: {e}")
         pattern = 0
-    q.stdin.write(f"INPUTS 0x{pattern:04x}\n".encode())
-    q.stdin.flush()
-    return n + 1
+    try:
+        q.stdin.write(f"INPUTS 0x{pattern:04x}\n".encode())
+        q.stdin.flush()
+    except OSError as e:
+        checks.add("gpio-inputs-host", False, f"cannot write to the guest console: {e}")
+
+
+gpio_round.count = 0
 
 
 def main():
@@ -191,7 +209,7 @@ def main():
     ap.add_argument("--memfd", action="store_true",
                     help="guest RAM in a shared memfd: the server gets fds with DMA_MAP")
     ap.add_argument("--uvfio", help="path of the uvfio binary")
-    ap.add_argument("--timeout", type=float, default=90)
+    ap.add_argument("--timeout", type=float, default=150)
     ap.add_argument("--console", action="store_true", help="print the whole guest console")
     ap.add_argument("--append", default="quiet", help="extra kernel command line")
     args = ap.parse_args()
@@ -230,13 +248,13 @@ def main():
             except OSError:
                 shutil.copy(f, tmp)
         if args.device in ("edu", "gpio"):
-            srv, sock = start_server(args, tmp)
+            srv, socks = start_server(args, tmp)
         checks = Checks()
         done, console = run_guest(args, chroot, tmp, kernel, initrd, checks)
         if not done:
             checks.add("guest-done", False, "no GUEST-DONE on the console")
         if srv:
-            stop_server(srv, sock, checks, tmp)
+            stop_server(srv, socks, checks)
             if checks.failed():
                 log("---- server log (last 40 lines) ----")
                 with open(os.path.join(tmp, "server.log"), errors="replace") as f:
