@@ -92,6 +92,7 @@ void vu_conn_destroy(struct vu_conn *c)
 		c->q_head = m->next;
 		vu_msg_free(m);
 	}
+	vu_msg_free(c->outer_reply);
 	conn_detach(c);
 	uvfio_tp_fini(&c->tp);
 	close(c->fd);
@@ -283,8 +284,11 @@ void vu_conn_handle(struct vu_conn *c, struct vu_msg *m)
 	}
 	if (!ret && vu_cmd_check_fds(h->cmd, false, m->nfds, VFIO_USER_SERVER_MAX_FDS))
 		ret = -EINVAL;
-	if (!ret)
+	if (!ret) {
+		c->in_cmd = true;
 		ret = vu_dispatch(c, m, &r);
+		c->in_cmd = false;
+	}
 	if (ret)
 		uvfio_log(ret == -EINVAL || ret == -ENOSYS ? UVFIO_LOG_INFO : UVFIO_LOG_DEBUG,
 			  c->name, "%s (id %u): %s", vu_cmd_name(h->cmd), h->msg_id,
@@ -305,6 +309,18 @@ void vu_conn_handle(struct vu_conn *c, struct vu_msg *m)
 		     r.fd >= 0 ? 1 : 0);
 out:
 	vu_msg_free(m);
+}
+
+void vu_conn_wake(struct vu_conn *c)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	if (c->dead || (!c->q_head && !uvfio_tp_buffered(&c->tp)))
+		return;
+	/* A full counter is a pending wake-up already. */
+	n = write(c->srv->wake_efd, &one, sizeof(one));
+	(void)n;
 }
 
 void vu_conn_serve(struct vu_conn *c)

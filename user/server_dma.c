@@ -3,9 +3,18 @@
  * DMA_READ / DMA_WRITE issued by the server, for windows the client mapped
  * without an fd. The device's access is split into chunks of the client's
  * max_data_xfer_size; each chunk is one request and one awaited reply
- * (matched by msg_id). Commands that arrive meanwhile are queued, not
- * processed: the server handles commands strictly in arrival order, and the
- * command that caused this DMA has not been answered yet.
+ * (matched by msg_id).
+ *
+ * How commands that arrive during the wait are treated depends on where the
+ * DMA comes from (see server_priv.h):
+ *   - inside a command: queued, handled after it, in order (the command
+ *     that caused this DMA has not been answered yet);
+ *   - outside commands (a uvfio_server_add_fd callback): handled at once.
+ *     QEMU answers DMA requests from its main loop, which can't run while a
+ *     vCPU waits for a register access: that access must be answered first.
+ *     Exception: a DMA_UNMAP would wait for this very access to end, so it
+ *     is queued and the DMA fails with -ECANCELED (its late reply is
+ *     dropped as stale).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,19 +24,73 @@
 
 #include "user/server_priv.h"
 
-/* Wait for the reply to request `id`; queue commands, drop stale replies. */
+/*
+ * A command arrived while a DMA outside commands waits: handle it now.
+ * Returns 0 to keep waiting, or a negative errno that ends the DMA.
+ */
+static int handle_inline(struct vu_conn *c, struct vu_msg *m)
+{
+	if (!m->err && !vu_hdr_is_reply(&m->hdr) && m->hdr.cmd == VFIO_USER_DMA_UNMAP) {
+		uvfio_log(UVFIO_LOG_INFO, c->name,
+			  "DMA_UNMAP (id %u) during a DMA: the DMA is cancelled",
+			  m->hdr.msg_id);
+		if (vu_conn_enqueue(c, m)) {
+			vu_msg_free(m);
+			c->dead = true;
+			return -EIO;
+		}
+		return -ECANCELED;
+	}
+	vu_conn_handle(c, m);
+	return c->dead ? -EIO : 0;
+}
+
+/*
+ * Wait for the reply to request `id`; queue commands (in_cmd) or handle
+ * them (outside commands); drop stale replies.
+ */
 static int wait_reply(struct vu_conn *c, uint16_t id, uint16_t cmd,
 		      struct vu_msg **out)
 {
 	uint64_t deadline = uvfio_tp_deadline(c->srv->msg_timeout_ms);
+	bool outer = !c->in_cmd;
 	struct vu_msg *m;
 	int ret;
 
 	for (;;) {
+		if (outer) {
+			/* A command handled meanwhile DMA'd and its wait took
+			 * our reply, or queued commands behind it. */
+			if (c->outer_reply) {
+				*out = c->outer_reply;
+				c->outer_reply = NULL;
+				return 0;
+			}
+			m = c->q_head;
+			if (m) {
+				if (!m->err && m->hdr.cmd == VFIO_USER_DMA_UNMAP)
+					return -ECANCELED; /* stays queued */
+				c->q_head = m->next;
+				if (!c->q_head)
+					c->q_tail = NULL;
+				c->q_len--;
+				c->q_bytes -= m->len;
+				ret = handle_inline(c, m);
+				if (ret)
+					return ret;
+				continue;
+			}
+		}
 		ret = vu_conn_recv(c, deadline, &m);
 		if (ret)
 			return ret; /* timeout, or the connection is dead */
 		if (!vu_hdr_is_reply(&m->hdr) || m->err) {
+			if (outer) {
+				ret = handle_inline(c, m);
+				if (ret)
+					return ret;
+				continue;
+			}
 			ret = vu_conn_enqueue(c, m);
 			if (ret) {
 				uvfio_log(UVFIO_LOG_WARN, c->name,
@@ -42,6 +105,11 @@ static int wait_reply(struct vu_conn *c, uint16_t id, uint16_t cmd,
 		if (m->hdr.msg_id == id && m->hdr.cmd == cmd) {
 			*out = m;
 			return 0;
+		}
+		if (!outer && c->outer_waiting && !c->outer_reply &&
+		    m->hdr.msg_id == c->outer_id && m->hdr.cmd == c->outer_cmd) {
+			c->outer_reply = m; /* for the DMA we are nested in */
+			continue;
 		}
 		uvfio_log(UVFIO_LOG_INFO, c->name, "unexpected %s reply %u while waiting for %u",
 			  vu_cmd_name(m->hdr.cmd), m->hdr.msg_id, id);
@@ -73,7 +141,14 @@ static int dma_chunk(struct vu_conn *c, uint64_t iova, uint8_t *buf, size_t len,
 	ret = vu_conn_send(c, req, pl, (size_t)n, NULL, 0);
 	if (ret)
 		return ret;
+	if (!c->in_cmd) {
+		c->outer_waiting = true;
+		c->outer_id = id;
+		c->outer_cmd = cmd;
+	}
 	ret = wait_reply(c, id, cmd, &m);
+	if (!c->in_cmd)
+		c->outer_waiting = false;
 	if (ret) {
 		uvfio_log(UVFIO_LOG_WARN, c->name, "%s 0x%llx+%zu: no reply: %s",
 			  vu_cmd_name(cmd), (unsigned long long)iova, len, strerror(-ret));
@@ -128,14 +203,28 @@ int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_
 		return -EIO;
 	/*
 	 * The socket belongs to the dispatching thread: a device reaches a
-	 * message-based window only from inside one of its ops (a register
-	 * write that starts a DMA), never from a thread of its own, which
-	 * would interleave with the server's reads.
+	 * message-based window from a uvfio_server_add_fd() callback (or, as
+	 * a last resort, from inside one of its ops), never from a thread of
+	 * its own, which would interleave with the server's reads.
 	 */
 	if (!c->srv->dispatching || !pthread_equal(c->srv->owner, pthread_self())) {
 		uvfio_log(UVFIO_LOG_WARN, c->name,
 			  "message-based DMA outside the server thread refused");
 		return -EWOULDBLOCK;
+	}
+	if (c->in_cmd && !c->told_in_cmd_dma) {
+		uvfio_log(UVFIO_LOG_INFO, c->name,
+			  "DMA from inside a command: commands wait until it is done "
+			  "(a client that serves DMA only from its main loop, like QEMU, "
+			  "can't answer; run device DMA from a server fd callback)");
+		c->told_in_cmd_dma = true;
+	}
+	/* A DMA_UNMAP queued by a previous DMA of this callback waits for
+	 * this access (the windows are held): don't start, let it run. */
+	if (!c->in_cmd && c->q_head && !c->q_head->err &&
+	    c->q_head->hdr.cmd == VFIO_USER_DMA_UNMAP) {
+		vu_conn_wake(c);
+		return -ECANCELED;
 	}
 	/* Respect the client's limit and never expect a reply above ours. */
 	if (chunk > c->srv->max_xfer)
@@ -169,5 +258,9 @@ int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_
 	}
 out:
 	free(req);
+	/* Commands that came during the wait were read off the socket (or
+	 * queued behind a DMA_UNMAP): nothing would wake the loop for them. */
+	if (!c->in_cmd)
+		vu_conn_wake(c);
 	return ret;
 }

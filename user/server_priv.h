@@ -10,6 +10,19 @@
  * Single-threaded: every function runs on the thread that calls
  * uvfio_server_dispatch()/run(); only uvfio_server_stop() may come from
  * elsewhere (a signal handler, another thread).
+ *
+ * Server-issued DMA (server_dma.c) waits for the client's reply in one of
+ * two modes:
+ *   - inside a command (c->in_cmd: a region access that starts a DMA):
+ *     commands that arrive meanwhile are queued and handled after that
+ *     command, in order. Needs a client that serves DMA while it waits for
+ *     a reply (ours, libvfio-user's); QEMU does not.
+ *   - outside commands (a callback of uvfio_server_add_fd): commands that
+ *     arrive meanwhile are handled at once, their replies go out, so QEMU's
+ *     vCPU gets its register access answered and its main loop can then
+ *     answer our DMA request. A command handled so may itself start a DMA:
+ *     that one is inside a command (queue mode); a reply to the outer
+ *     request that arrives during it is kept in c->outer_reply.
  */
 #ifndef UVFIO_USER_SERVER_PRIV_H
 #define UVFIO_USER_SERVER_PRIV_H
@@ -47,6 +60,11 @@ struct vu_conn {
 	struct uvfio_tp tp;
 	bool versioned;	  /* VERSION negotiated: the device is open */
 	bool dead;	  /* stream unusable: close once the current call unwinds */
+	bool in_cmd;	  /* a command is being dispatched */
+	bool told_in_cmd_dma; /* logged: a DMA inside a command holds commands */
+	bool outer_waiting;   /* a DMA outside commands waits for its reply: */
+	uint16_t outer_id, outer_cmd; /* the request's msg_id and command */
+	struct vu_msg *outer_reply;   /* its reply, if a nested wait got it */
 	struct vu_caps caps; /* the client's */
 	struct uvfio_dma *dma;
 	uint16_t next_id;     /* msg_id of the next server-issued request */
@@ -60,12 +78,24 @@ struct vu_conn {
 	size_t rbuf_cap;
 };
 
+/* A callback registered with uvfio_server_add_fd(). */
+struct vu_fd_cb {
+	int fd;
+	void (*fn)(void *opaque);
+	void *opaque;
+	bool removed;	/* freed once the current dispatch is over */
+	struct vu_fd_cb *next;
+};
+
 struct uvfio_server {
 	struct uvfio_device *dev;
 	char *path; /* unlinked on destroy; NULL with an inherited listen fd */
 	int listen_fd;
 	int epfd;
 	int stop_efd;
+	int wake_efd;	/* messages are buffered or queued: serve them */
+	struct vu_fd_cb *cbs;	  /* uvfio_server_add_fd() */
+	struct vu_fd_cb *cb_dead; /* removed during a dispatch */
 	volatile sig_atomic_t stopping;
 	struct vu_conn *conn; /* one client at a time */
 	unsigned int nconn;   /* connections so far, for names */
@@ -96,6 +126,8 @@ void vu_conn_serve(struct vu_conn *c);
 int vu_conn_send(struct vu_conn *c, const void *hdr, const void *payload,
 		 size_t len, const int *fds, unsigned int nfds);
 int vu_conn_enqueue(struct vu_conn *c, struct vu_msg *m);
+/* Buffered or queued messages are left: have the next dispatch serve them. */
+void vu_conn_wake(struct vu_conn *c);
 /* First valid VERSION: open the device, create the DMA space. */
 int vu_conn_attach(struct vu_conn *c);
 
