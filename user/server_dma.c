@@ -150,7 +150,8 @@ static int dma_chunk(struct vu_conn *c, uint64_t iova, uint8_t *buf, size_t len,
 	if (!c->in_cmd)
 		c->outer_waiting = false;
 	if (ret) {
-		uvfio_log(UVFIO_LOG_WARN, c->name, "%s 0x%llx+%zu: no reply: %s",
+		uvfio_log(ret == -ECANCELED ? UVFIO_LOG_DEBUG : UVFIO_LOG_WARN, c->name,
+			  "%s 0x%llx+%zu: no reply: %s",
 			  vu_cmd_name(cmd), (unsigned long long)iova, len, strerror(-ret));
 		return ret;
 	}
