@@ -64,7 +64,7 @@ static int wait_reply(struct vu_conn *c, uint16_t id, uint16_t cmd,
 			if (c->outer_reply) {
 				*out = c->outer_reply;
 				c->outer_reply = NULL;
-				return 0;
+				return 0; /* only ever our request's (below) */
 			}
 			m = c->q_head;
 			if (m) {
@@ -147,8 +147,12 @@ static int dma_chunk(struct vu_conn *c, uint64_t iova, uint8_t *buf, size_t len,
 		c->outer_cmd = cmd;
 	}
 	ret = wait_reply(c, id, cmd, &m);
-	if (!c->in_cmd)
+	if (!c->in_cmd) {
 		c->outer_waiting = false;
+		/* Kept for a wait that ended otherwise (cancelled): stale. */
+		vu_msg_free(c->outer_reply);
+		c->outer_reply = NULL;
+	}
 	if (ret) {
 		uvfio_log(ret == -ECANCELED ? UVFIO_LOG_DEBUG : UVFIO_LOG_WARN, c->name,
 			  "%s 0x%llx+%zu: no reply: %s",
