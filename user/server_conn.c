@@ -250,7 +250,7 @@ int vu_conn_enqueue(struct vu_conn *c, struct vu_msg *m)
 	return 0;
 }
 
-static struct vu_msg *dequeue(struct vu_conn *c)
+struct vu_msg *vu_conn_dequeue(struct vu_conn *c)
 {
 	struct vu_msg *m = c->q_head;
 
@@ -329,7 +329,7 @@ void vu_conn_serve(struct vu_conn *c)
 
 	while (!c->srv->stopping) {
 		/* Commands queued behind a DMA wait go first: arrival order. */
-		m = dequeue(c);
+		m = vu_conn_dequeue(c);
 		if (!m && !c->dead && vu_conn_recv(c, UVFIO_TP_NOWAIT, &m))
 			m = NULL;
 		if (!m)

@@ -70,12 +70,7 @@ static int wait_reply(struct vu_conn *c, uint16_t id, uint16_t cmd,
 			if (m) {
 				if (!m->err && m->hdr.cmd == VFIO_USER_DMA_UNMAP)
 					return -ECANCELED; /* stays queued */
-				c->q_head = m->next;
-				if (!c->q_head)
-					c->q_tail = NULL;
-				c->q_len--;
-				c->q_bytes -= m->len;
-				ret = handle_inline(c, m);
+				ret = handle_inline(c, vu_conn_dequeue(c));
 				if (ret)
 					return ret;
 				continue;
@@ -247,6 +242,8 @@ int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_
 	 */
 	if (is_write && !c->dma_layout_known) {
 		ret = dma_chunk(c, iova, NULL, 0, false, req, req_cap);
+		if (ret == -ECANCELED)
+			goto out; /* learn it next time */
 		c->dma_layout_known = true;
 		if (ret && c->dead)
 			goto out;

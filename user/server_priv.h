@@ -126,6 +126,7 @@ void vu_conn_serve(struct vu_conn *c);
 int vu_conn_send(struct vu_conn *c, const void *hdr, const void *payload,
 		 size_t len, const int *fds, unsigned int nfds);
 int vu_conn_enqueue(struct vu_conn *c, struct vu_msg *m);
+struct vu_msg *vu_conn_dequeue(struct vu_conn *c);
 /* Buffered or queued messages are left: have the next dispatch serve them. */
 void vu_conn_wake(struct vu_conn *c);
 /* First valid VERSION: open the device, create the DMA space. */
