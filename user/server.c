@@ -370,6 +370,7 @@ int uvfio_server_dispatch(struct uvfio_server *srv, int timeout_ms)
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	srv->owner = pthread_self();
+	srv->owner_set = true;
 	srv->dispatching = true;
 	/* The client first: a client that just left must be dropped before
 	 * a reconnecting one is accepted, or the latter would be refused.

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <uvfio/log.h>
 
@@ -106,21 +107,82 @@ static int wait_reply(struct vu_conn *c, uint16_t id, uint16_t cmd,
 			c->outer_reply = m; /* for the DMA we are nested in */
 			continue;
 		}
+		if (vu_conn_route_reply(c, m))
+			continue; /* a device thread's */
 		uvfio_log(UVFIO_LOG_INFO, c->name, "unexpected %s reply %u while waiting for %u",
 			  vu_cmd_name(m->hdr.cmd), m->hdr.msg_id, id);
 		vu_msg_free(m);
 	}
 }
 
-static int dma_chunk(struct vu_conn *c, uint64_t iova, uint8_t *buf, size_t len,
-		     bool is_write, uint8_t *req, size_t req_cap)
+enum dma_mode {
+	DMA_IN_CMD, /* inside a command handler: queue commands meanwhile */
+	DMA_OUTER,  /* dispatching thread, outside commands: handle them */
+	DMA_THREAD, /* another thread: the dispatching thread routes the reply */
+};
+
+/*
+ * From a device thread: send the request and sleep until the dispatching
+ * thread hands over the reply, the client leaves, or msg_timeout_ms pass.
+ */
+static int thread_xact(struct vu_conn *c, const uint8_t *req, const uint8_t *pl,
+		       size_t n, uint16_t id, uint16_t cmd, struct vu_msg **out)
+{
+	struct vu_waiter w = { .id = id, .cmd = cmd };
+	uint64_t ns = (uint64_t)c->srv->msg_timeout_ms * 1000000ull;
+	struct vu_waiter **pp;
+	struct timespec ts;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ns += (uint64_t)ts.tv_nsec;
+	ts.tv_sec += (time_t)(ns / 1000000000ull);
+	ts.tv_nsec = (long)(ns % 1000000000ull);
+
+	/* Registered before sending: the reply may come at once. */
+	pthread_mutex_lock(&c->lock);
+	if (c->closed) {
+		pthread_mutex_unlock(&c->lock);
+		return -ECONNRESET;
+	}
+	w.next = c->waiters;
+	c->waiters = &w;
+	pthread_mutex_unlock(&c->lock);
+
+	ret = vu_conn_send(c, req, pl, n, NULL, 0);
+
+	pthread_mutex_lock(&c->lock);
+	while (!ret && !w.done) {
+		int r = pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+
+		if (r == ETIMEDOUT && !w.done)
+			ret = -ETIMEDOUT;
+	}
+	if (!w.done) { /* still listed: unlink, a late reply is stale */
+		for (pp = &c->waiters; *pp; pp = &(*pp)->next) {
+			if (*pp == &w) {
+				*pp = w.next;
+				break;
+			}
+		}
+	} else if (w.err) {
+		ret = w.err;
+	} else {
+		*out = w.reply;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+static int dma_chunk(struct vu_conn *c, enum dma_mode mode, uint64_t iova, uint8_t *buf,
+		     size_t len, bool is_write, uint8_t *req, size_t req_cap)
 {
 	uint16_t cmd = is_write ? VFIO_USER_DMA_WRITE : VFIO_USER_DMA_READ;
-	uint16_t id = c->next_id++;
+	uint16_t id;
 	uint8_t *pl = req + sizeof(struct vfio_user_header);
 	size_t pl_cap = req_cap - sizeof(struct vfio_user_header);
 	struct vu_dma_access a;
-	struct vu_msg *m;
+	struct vu_msg *m = NULL;
 	ssize_t n;
 	int ret;
 
@@ -132,22 +194,30 @@ static int dma_chunk(struct vu_conn *c, uint64_t iova, uint8_t *buf, size_t len,
 		n = vu_dma_read_req_encode(pl, pl_cap, iova, len);
 	if (n < 0)
 		return (int)n;
+	pthread_mutex_lock(&c->lock);
+	id = c->next_id++;
+	pthread_mutex_unlock(&c->lock);
 	vu_hdr_encode(req, id, cmd, (uint32_t)n, VFIO_USER_F_TYPE_COMMAND, 0);
+	if (mode == DMA_THREAD) {
+		ret = thread_xact(c, req, pl, (size_t)n, id, cmd, &m);
+		goto got;
+	}
 	ret = vu_conn_send(c, req, pl, (size_t)n, NULL, 0);
 	if (ret)
 		return ret;
-	if (!c->in_cmd) {
+	if (mode == DMA_OUTER) {
 		c->outer_waiting = true;
 		c->outer_id = id;
 		c->outer_cmd = cmd;
 	}
 	ret = wait_reply(c, id, cmd, &m);
-	if (!c->in_cmd) {
+	if (mode == DMA_OUTER) {
 		c->outer_waiting = false;
 		/* Kept for a wait that ended otherwise (cancelled): stale. */
 		vu_msg_free(c->outer_reply);
 		c->outer_reply = NULL;
 	}
+got:
 	if (ret) {
 		uvfio_log(ret == -ECANCELED ? UVFIO_LOG_DEBUG : UVFIO_LOG_WARN, c->name,
 			  "%s 0x%llx+%zu: no reply: %s",
@@ -197,22 +267,31 @@ int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_
 	size_t chunk = c->caps.max_data_xfer_size;
 	uint8_t *req;
 	size_t req_cap, done = 0;
+	enum dma_mode mode;
 	int ret = 0;
 
 	if (c->dead)
 		return -EIO;
 	/*
-	 * The socket belongs to the dispatching thread: a device reaches a
-	 * message-based window from a uvfio_server_add_fd() callback (or, as
-	 * a last resort, from inside one of its ops), never from a thread of
-	 * its own, which would interleave with the server's reads.
+	 * Only the dispatching thread reads the socket. From there, the DMA
+	 * waits in place (a uvfio_server_add_fd() callback, or, as a last
+	 * resort, inside a device op); another thread waits for the
+	 * dispatching thread to hand it the reply (the server must be
+	 * dispatched meanwhile).
 	 */
-	if (!c->srv->dispatching || !pthread_equal(c->srv->owner, pthread_self())) {
+	if (c->srv->owner_set && pthread_equal(c->srv->owner, pthread_self()) &&
+	    !c->srv->dispatching) {
+		/* The dispatching thread between dispatches: nobody would
+		 * read the reply. */
 		uvfio_log(UVFIO_LOG_WARN, c->name,
-			  "message-based DMA outside the server thread refused");
+			  "message-based DMA on the server's thread outside a dispatch refused");
 		return -EWOULDBLOCK;
 	}
-	if (c->in_cmd && !c->told_in_cmd_dma) {
+	if (!c->srv->dispatching || !pthread_equal(c->srv->owner, pthread_self()))
+		mode = DMA_THREAD;
+	else
+		mode = c->in_cmd ? DMA_IN_CMD : DMA_OUTER;
+	if (mode == DMA_IN_CMD && !c->told_in_cmd_dma) {
 		uvfio_log(UVFIO_LOG_INFO, c->name,
 			  "DMA from inside a command: commands wait until it is done "
 			  "(a client that serves DMA only from its main loop, like QEMU, "
@@ -221,7 +300,7 @@ int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_
 	}
 	/* A DMA_UNMAP queued by a previous DMA of this callback waits for
 	 * this access (the windows are held): don't start, let it run. */
-	if (!c->in_cmd && c->q_head && !c->q_head->err &&
+	if (mode == DMA_OUTER && c->q_head && !c->q_head->err &&
 	    c->q_head->hdr.cmd == VFIO_USER_DMA_UNMAP) {
 		vu_conn_wake(c);
 		return -ECANCELED;
@@ -241,7 +320,7 @@ int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_
 	 * of our u64 count for data. An error answer keeps the spec's layout.
 	 */
 	if (is_write && !c->dma_layout_known) {
-		ret = dma_chunk(c, iova, NULL, 0, false, req, req_cap);
+		ret = dma_chunk(c, mode, iova, NULL, 0, false, req, req_cap);
 		if (ret == -ECANCELED)
 			goto out; /* learn it next time */
 		c->dma_layout_known = true;
@@ -252,7 +331,7 @@ int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_
 	while (done < len) {
 		size_t n = len - done < chunk ? len - done : chunk;
 
-		ret = dma_chunk(c, iova + done, (uint8_t *)buf + done, n, is_write,
+		ret = dma_chunk(c, mode, iova + done, (uint8_t *)buf + done, n, is_write,
 				req, req_cap);
 		if (ret)
 			break;
@@ -262,7 +341,7 @@ out:
 	free(req);
 	/* Commands that came during the wait were read off the socket (or
 	 * queued behind a DMA_UNMAP): nothing would wake the loop for them. */
-	if (!c->in_cmd)
+	if (mode == DMA_OUTER)
 		vu_conn_wake(c);
 	return ret;
 }

@@ -9,7 +9,9 @@
  *
  * Single-threaded: every function runs on the thread that calls
  * uvfio_server_dispatch()/run(); only uvfio_server_stop() may come from
- * elsewhere (a signal handler, another thread).
+ * elsewhere (a signal handler, another thread), and a device thread's
+ * message-based DMA (vu_conn_dma_msg in DMA_THREAD mode: send_lock, lock,
+ * cond and the waiter list below are what it shares).
  *
  * Server-issued DMA (server_dma.c) waits for the client's reply in one of
  * two modes:
@@ -23,6 +25,11 @@
  *     answer our DMA request. A command handled so may itself start a DMA:
  *     that one is inside a command (queue mode); a reply to the outer
  *     request that arrives during it is kept in c->outer_reply.
+ * A device thread of its own may also DMA (DMA_THREAD): it sends under
+ * send_lock, registers a struct vu_waiter and sleeps on `cond`; the
+ * dispatching thread, which alone reads the socket, hands it the reply
+ * (vu_conn_route_reply). Disconnect fails every waiter with -ECONNRESET
+ * before the DMA space goes, so the thread is out before the conn is freed.
  */
 #ifndef UVFIO_USER_SERVER_PRIV_H
 #define UVFIO_USER_SERVER_PRIV_H
@@ -53,6 +60,15 @@ struct vu_msg {
 	struct vu_msg *next;
 };
 
+/* A device thread waiting for the reply to its DMA request. */
+struct vu_waiter {
+	uint16_t id, cmd;
+	bool done;
+	int err;	      /* set with done and no reply: -ECONNRESET */
+	struct vu_msg *reply; /* set with done */
+	struct vu_waiter *next;
+};
+
 struct vu_conn {
 	struct uvfio_server *srv;
 	int fd;
@@ -74,6 +90,12 @@ struct vu_conn {
 	struct vu_msg *q_head, *q_tail; /* commands that arrived during a DMA wait */
 	unsigned int q_len;
 	size_t q_bytes;
+	/* Shared with device threads (DMA_THREAD): */
+	pthread_mutex_t send_lock; /* one message on the wire at a time */
+	pthread_mutex_t lock;	   /* next_id, waiters, closed, layout flags */
+	pthread_cond_t cond;	   /* a waiter is done */
+	struct vu_waiter *waiters;
+	bool closed;		   /* disconnected: no new waiter */
 	uint8_t *rbuf;	      /* reply: header + payload */
 	size_t rbuf_cap;
 };
@@ -106,6 +128,7 @@ struct uvfio_server {
 	pthread_t owner;  /* the thread in dispatch: the only one that may
 			     use the socket (message-based DMA included) */
 	bool dispatching;
+	bool owner_set;   /* owner has dispatched at least once */
 };
 
 /* server_conn.c */
@@ -129,6 +152,10 @@ int vu_conn_enqueue(struct vu_conn *c, struct vu_msg *m);
 struct vu_msg *vu_conn_dequeue(struct vu_conn *c);
 /* Buffered or queued messages are left: have the next dispatch serve them. */
 void vu_conn_wake(struct vu_conn *c);
+/* A reply a device thread waits for: hand it over (true) or not ours. */
+bool vu_conn_route_reply(struct vu_conn *c, struct vu_msg *m);
+/* Wake every waiting device thread with err; -ECONNRESET: no new ones. */
+void vu_conn_fail_waiters(struct vu_conn *c, int err);
 /* First valid VERSION: open the device, create the DMA space. */
 int vu_conn_attach(struct vu_conn *c);
 

@@ -20,8 +20,7 @@
  *     and is closed. msg_size above the limit, msg_size < 16, or a message
  *     not completed within msg_timeout_ms drops the connection.
  *   - The device reaches memory mapped without an fd through DMA_READ/
- *     DMA_WRITE sent to the client, on the dispatching thread only (any
- *     other thread gets -EWOULDBLOCK). Replies in QEMU's u32-count layout
+ *     DMA_WRITE sent to the client. Replies in QEMU's u32-count layout
  *     are understood and then followed; before the first DMA_WRITE a
  *     zero-length DMA_READ learns the client's layout. Each request waits
  *     at most msg_timeout_ms for its reply.
@@ -36,6 +35,14 @@
  *   register access) can make progress. A DMA_UNMAP arriving meanwhile
  *   cancels that DMA (-ECANCELED) and runs right after it. The callback
  *   must not hold locks that the device's region handlers or reset need.
+ *
+ *   A device thread of its own may DMA too, while the server is being
+ *   dispatched: it sends its request and sleeps until the dispatching
+ *   thread, which goes on serving commands, hands it the reply (or
+ *   msg_timeout_ms pass: -ETIMEDOUT). A client that leaves fails it with
+ *   -ECONNRESET; a DMA_UNMAP that arrives meanwhile with -ECANCELED. The
+ *   dispatching thread itself gets -EWOULDBLOCK between dispatches
+ *   (nobody would read the reply).
  *
  *   Never DMA to a message-based window from inside a region read/write
  *   handler when the client may be QEMU: it can only time out. It works
