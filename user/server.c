@@ -114,6 +114,8 @@ int uvfio_server_create(struct uvfio_device *dev, const char *path,
 	srv->epfd = -1;
 	srv->stop_efd = -1;
 	srv->wake_efd = -1;
+	/* The creating thread, until a dispatch says otherwise. */
+	srv->owner = pthread_self();
 	srv->max_dma_maps = o.max_dma_maps ? o.max_dma_maps : VFIO_USER_DEFAULT_MAX_DMA_MAPS;
 	srv->max_xfer = o.max_data_xfer_size ? o.max_data_xfer_size
 					     : VFIO_USER_DEFAULT_MAX_DATA_XFER;
@@ -370,7 +372,6 @@ int uvfio_server_dispatch(struct uvfio_server *srv, int timeout_ms)
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	srv->owner = pthread_self();
-	srv->owner_set = true;
 	srv->dispatching = true;
 	/* The client first: a client that just left must be dropped before
 	 * a reconnecting one is accepted, or the latter would be refused.

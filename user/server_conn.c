@@ -384,7 +384,9 @@ void vu_conn_wake(struct vu_conn *c)
 	uint64_t one = 1;
 	ssize_t n;
 
-	if (c->dead || (!c->q_head && !uvfio_tp_buffered(&c->tp)))
+	/* A connection that died during a DMA between dispatch calls
+	 * must be dropped too. */
+	if (!c->dead && !c->q_head && !uvfio_tp_buffered(&c->tp))
 		return;
 	/* A full counter is a pending wake-up already. */
 	n = write(c->srv->wake_efd, &one, sizeof(one));
@@ -395,7 +397,7 @@ void vu_conn_serve(struct vu_conn *c)
 {
 	struct vu_msg *m;
 
-	while (!c->srv->stopping) {
+	while (!c->srv->stopping && !c->dead) {
 		/* Commands queued behind a DMA wait go first: arrival order. */
 		m = vu_conn_dequeue(c);
 		if (!m && !c->dead && vu_conn_recv(c, UVFIO_TP_NOWAIT, &m))
@@ -403,7 +405,5 @@ void vu_conn_serve(struct vu_conn *c)
 		if (!m)
 			return;
 		vu_conn_handle(c, m);
-		if (c->dead)
-			return;
 	}
 }

@@ -273,21 +273,13 @@ int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_
 	if (c->dead)
 		return -EIO;
 	/*
-	 * Only the dispatching thread reads the socket. From there, the DMA
-	 * waits in place (a uvfio_server_add_fd() callback, or, as a last
-	 * resort, inside a device op); another thread waits for the
-	 * dispatching thread to hand it the reply (the server must be
-	 * dispatched meanwhile).
+	 * Only the thread that dispatches reads the socket. There, the DMA
+	 * waits in place: inside a device op (DMA_IN_CMD), or outside
+	 * commands (DMA_OUTER: a uvfio_server_add_fd() callback, or between
+	 * dispatch calls). Another thread waits for that thread to hand it
+	 * the reply (DMA_THREAD; the server must be dispatched meanwhile).
 	 */
-	if (c->srv->owner_set && pthread_equal(c->srv->owner, pthread_self()) &&
-	    !c->srv->dispatching) {
-		/* The dispatching thread between dispatches: nobody would
-		 * read the reply. */
-		uvfio_log(UVFIO_LOG_WARN, c->name,
-			  "message-based DMA on the server's thread outside a dispatch refused");
-		return -EWOULDBLOCK;
-	}
-	if (!c->srv->dispatching || !pthread_equal(c->srv->owner, pthread_self()))
+	if (!pthread_equal(c->srv->owner, pthread_self()))
 		mode = DMA_THREAD;
 	else
 		mode = c->in_cmd ? DMA_IN_CMD : DMA_OUTER;

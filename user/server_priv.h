@@ -125,10 +125,9 @@ struct uvfio_server {
 	uint32_t max_xfer;
 	uint32_t msg_timeout_ms;
 	uint32_t max_msg_size;
-	pthread_t owner;  /* the thread in dispatch: the only one that may
-			     use the socket (message-based DMA included) */
-	bool dispatching;
-	bool owner_set;   /* owner has dispatched at least once */
+	pthread_t owner;  /* the thread that dispatches (creates, at first):
+			     the only one that reads the socket */
+	bool dispatching; /* inside uvfio_server_dispatch() */
 };
 
 /* server_conn.c */
@@ -158,6 +157,7 @@ bool vu_conn_route_reply(struct vu_conn *c, struct vu_msg *m);
 void vu_conn_fail_waiters(struct vu_conn *c, int err);
 /* First valid VERSION: open the device, create the DMA space. */
 int vu_conn_attach(struct vu_conn *c);
+
 
 /* server_dma.c: the DMA space's message handler */
 int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_write);

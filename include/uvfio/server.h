@@ -40,9 +40,11 @@
  *   dispatched: it sends its request and sleeps until the dispatching
  *   thread, which goes on serving commands, hands it the reply (or
  *   msg_timeout_ms pass: -ETIMEDOUT). A client that leaves fails it with
- *   -ECONNRESET; a DMA_UNMAP that arrives meanwhile with -ECANCELED. The
- *   dispatching thread itself gets -EWOULDBLOCK between dispatches
- *   (nobody would read the reply).
+ *   -ECONNRESET; a DMA_UNMAP that arrives meanwhile with -ECANCELED.
+ *
+ *   The thread that dispatches may also DMA between dispatch calls (as from
+ *   a callback: commands are handled meanwhile); the server fd turns
+ *   readable for what is left.
  *
  *   Never DMA to a message-based window from inside a region read/write
  *   handler when the client may be QEMU: it can only time out. It works
