@@ -268,15 +268,32 @@ static void test_dirty_bitmap_unmap(void **state)
 	uvfio_server_destroy(srv);
 }
 
+static uint64_t thread_val;
+
 static void *dma_from_thread(void *arg)
 {
-	uint64_t v;
+	return (void *)(intptr_t)uvfio_device_dma_read(dev, 0x200000, &thread_val,
+						     sizeof(thread_val));
+}
 
-	return (void *)(intptr_t)uvfio_device_dma_read(dev, 0x200000, &v, sizeof(v));
+/* Answer DMA_READ request `id` with 8 bytes of `v`. */
+static void answer_read(int fd, uint16_t id, uint64_t v)
+{
+	uint8_t rep[16 + 16 + 8];
+	struct vfio_user_header h = { .msg_id = id, .cmd = VFIO_USER_DMA_READ,
+				      .msg_size = sizeof(rep),
+				      .flags = VFIO_USER_F_TYPE_REPLY };
+	uint64_t addr = 0x200000, count = 8;
+
+	memcpy(rep, &h, 16);
+	memcpy(rep + 16, &addr, 8);
+	memcpy(rep + 24, &count, 8);
+	memcpy(rep + 32, &v, 8);
+	assert_int_equal(send(fd, rep, sizeof(rep), 0), (ssize_t)sizeof(rep));
 }
 
 /* The client side of one message DMA, in a thread: answer the DMA_READ,
- * after pipelining a GET_INFO that the server must queue and serve later. */
+ * after pipelining a GET_INFO that the server must answer meanwhile. */
 static void *answer_dma(void *arg)
 {
 	static struct raw_msg m;
@@ -300,9 +317,11 @@ static void *answer_dma(void *arg)
 }
 
 /*
- * Message-based DMA from the server's thread, between dispatch calls (as
- * `uvfio serve` runs edu's DMA for QEMU): allowed; commands that arrive
- * meanwhile are served by the next dispatch. From another thread: refused.
+ * Message-based DMA from outside a dispatch: from the server's thread
+ * between dispatch calls (as from a uvfio_server_add_fd callback: commands
+ * that arrive meanwhile are answered at once); from a device thread while
+ * the server thread dispatches, which hands it the reply; a disconnect
+ * fails the device thread's DMA with -ECONNRESET.
  */
 static void test_msg_dma_outside_dispatch(void **state)
 {
@@ -311,6 +330,7 @@ static void test_msg_dma_outside_dispatch(void **state)
 				       .size = 4096 };
 	struct pollfd pfd;
 	pthread_t t;
+	uint16_t req_id;
 	void *ret;
 	uint64_t v = 0;
 	int fd;
@@ -319,26 +339,43 @@ static void test_msg_dma_outside_dispatch(void **state)
 	fd = client();
 	version(srv, fd);
 	assert_int_equal(call(srv, fd, VFIO_USER_DMA_MAP, &m, 32, NULL, 0), 0);
-
-	pthread_create(&t, NULL, dma_from_thread, NULL);
-	pthread_join(t, &ret);
-	assert_int_equal((intptr_t)ret, -EWOULDBLOCK);
-	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
-	assert_int_equal(poll(&pfd, 1, 50), 0); /* nothing was sent */
-
+	/* The server's thread between dispatch calls. */
 	pthread_create(&t, NULL, answer_dma, (void *)(intptr_t)fd);
 	assert_int_equal(uvfio_device_dma_read(dev, 0x200000, &v, sizeof(v)), 0);
 	pthread_join(t, &ret);
 	assert_null(ret);
 	assert_int_equal(v, 0xabcdef);
-	/* the GET_INFO sent during the DMA: the server fd is readable for it */
-	pfd = (struct pollfd){ .fd = uvfio_server_fd(srv), .events = POLLIN };
-	assert_int_equal(poll(&pfd, 1, 1000), 1);
-	assert_int_equal(uvfio_server_dispatch(srv, 0), 0);
+	/* the GET_INFO sent during the DMA was answered during it */
 	assert_int_equal(raw_recv(fd, &rm, 1000), 0);
 	assert_int_equal(rm.h.msg_id, 0x4242);
 	assert_int_equal(rm.h.flags, VFIO_USER_F_TYPE_REPLY);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 50), 0); /* nothing else */
+
+	/* A device thread: its request goes out, the reply is routed to it. */
+	pthread_create(&t, NULL, dma_from_thread, NULL);
+	assert_int_equal(raw_recv(fd, &rm, 2000), 0);
+	assert_int_equal(rm.h.cmd, VFIO_USER_DMA_READ);
+	req_id = rm.h.msg_id;
+	/* meanwhile the server thread answers commands */
+	assert_int_equal(call(srv, fd, VFIO_USER_DEVICE_GET_INFO, "\x10\0\0\0", 4, NULL, 0) >= 0,
+			 1);
+	answer_read(fd, req_id, 0x1122334455667788ull);
+	assert_int_equal(uvfio_server_dispatch(srv, 1000), 0);
+	pthread_join(t, &ret);
+	assert_int_equal((intptr_t)ret, 0);
+	assert_int_equal(thread_val, 0x1122334455667788ull);
+
+	/* The client leaves while a device thread waits: -ECONNRESET. */
+	pthread_create(&t, NULL, dma_from_thread, NULL);
+	assert_int_equal(raw_recv(fd, &rm, 2000), 0);
+	assert_int_equal(rm.h.cmd, VFIO_USER_DMA_READ);
 	close(fd);
+	for (int i = 0; i < 20 && uvfio_server_has_client(srv); i++)
+		uvfio_server_dispatch(srv, 100);
+	assert_false(uvfio_server_has_client(srv));
+	pthread_join(t, &ret);
+	assert_int_equal((intptr_t)ret, -ECONNRESET);
 	uvfio_server_destroy(srv);
 }
 
