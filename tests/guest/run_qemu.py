@@ -300,11 +300,46 @@ def mtty_line(line, checks):
         msg = f"hello-from-host-{os.urandom(4).hex()}-p{port}"
         os.write(fd, msg.encode() + b"\n")
         MTTY["sent"][port] = msg
+    elif f[0] == "MTTY-BULK-SENT":
+        mtty_bulk(port, int(f[2]), int(f[3]), checks)
     elif f[0] == "MTTY-RECEIVED":
         got = " ".join(f[2:]).strip()
         want = MTTY["sent"].get(port)
         checks.add(f"mtty-host-tx-p{port}", got == want,
                    f"{pty} -> guest: guest read {got!r}, host wrote {want!r}")
+
+
+def mtty_bulk(port, n, seed, checks):
+    """n bytes of every value from the guest, then n others back (raw both ways)."""
+    fd, pty = MTTY["fds"][port], MTTY["ptys"][port]
+    want = bytes((k * 7 + seed) & 0xFF for k in range(n))
+    data, t0 = b"", time.monotonic()
+    deadline = t0 + 10
+    while len(data) < n and time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], max(0, deadline - time.monotonic()))
+        if r:
+            try:
+                data += os.read(fd, n - len(data))
+            except BlockingIOError:
+                pass
+    bad = next((k for k in range(len(data)) if data[k] != want[k]), None)
+    checks.add(f"mtty-host-bulk-rx-p{port}", data == want,
+               f"{pty}: {len(data)} of {n} bytes from the guest"
+               + (" as written" if bad is None else
+                  f"; byte {bad} is 0x{data[bad]:02x}, guest wrote 0x{want[bad]:02x}")
+               + f" ({(time.monotonic() - t0) * 1e3:.0f} ms)")
+    out = bytes((k * 13 + seed + 1) & 0xFF for k in range(n))
+    done, deadline = 0, time.monotonic() + 10
+    while done < n and time.monotonic() < deadline:
+        _, w, _ = select.select([], [fd], [], max(0, deadline - time.monotonic()))
+        if w:
+            try:
+                done += os.write(fd, out[done:])
+            except BlockingIOError:
+                pass
+    if done < n:
+        checks.add(f"mtty-host-bulk-tx-p{port}", False,
+                   f"{pty}: wrote only {done} of {n} bytes in 10 s")
 
 
 def stop_mtty(args, tmp, checks):

@@ -11,6 +11,11 @@
  *          reads that line from pty P, then writes "hello-from-host-T2\n" there
  *   guest: reads a line from the ttyS (10 s timeout), prints
  *          "MTTY-RECEIVED P <line>" (the host compares it) and a CHECK line.
+ * then BULK bytes of every value (raw both ways, no flow control):
+ *   guest: writes (k * 7 + SEED) & 0xff, k < BULK, prints
+ *          "MTTY-BULK-SENT P BULK SEED"; the host reads and compares them,
+ *          then writes (k * 13 + SEED + 1) & 0xff, k < BULK, into pty P
+ *   guest: reads BULK bytes (10 s timeout), compares, reports.
  */
 #include <limits.h>
 #include <poll.h>
@@ -18,6 +23,7 @@
 #include "common.h"
 
 #define MAX_PORTS 4
+#define BULK 512
 
 struct port {
 	int line;		/* n of ttySn */
@@ -156,6 +162,25 @@ static ssize_t write_all(int fd, const char *s, size_t n, int timeout_ms)
 	return done;
 }
 
+/* Reads n bytes within timeout_ms; returns the count read. */
+static size_t read_n(int fd, unsigned char *buf, size_t n, int timeout_ms)
+{
+	double t0 = now_ms();
+	size_t done = 0;
+
+	while (done < n && now_ms() - t0 < timeout_ms) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		r = read(fd, buf + done, n - done);
+		if (r > 0)
+			done += r;
+	}
+	return done;
+}
+
 /* Reads up to a '\n' within timeout_ms; returns the length (without '\n'),
  * -1 on timeout (buf holds what came). */
 static ssize_t read_line(int fd, char *buf, size_t len, int timeout_ms)
@@ -285,6 +310,39 @@ int main(void)
 		check(name, r >= 0 && !strncmp(got, "hello-from-host-", 16),
 		      "%s: read '%s'%s after %.1f ms", ports[i].name, got,
 		      r < 0 ? " (NO NEWLINE within 10 s)" : "", now_ms() - t0);
+		/* Bulk, every byte value. */
+		{
+			unsigned char out[BULK], in[BULK];
+			unsigned seed = (tok + i) & 0xff;
+			size_t got_n, bad = BULK;
+
+			for (int k = 0; k < BULK; k++)
+				out[k] = (k * 7 + seed) & 0xff;
+			t0 = now_ms();
+			w = write_all(fd, (const char *)out, BULK, 10000);
+			snprintf(name, sizeof(name), "mtty-bulk-tx-p%d", i);
+			check(name, w == BULK, "%s: wrote %zd of %d bytes (all values) in %.1f ms",
+			      ports[i].name, w, BULK, now_ms() - t0);
+			printf("MTTY-BULK-SENT %d %d %u\n", i, BULK, seed);
+			t0 = now_ms();
+			got_n = read_n(fd, in, BULK, 10000);
+			for (size_t k = 0; k < got_n; k++)
+				if (in[k] != ((k * 13 + seed + 1) & 0xff)) {
+					bad = k;
+					break;
+				}
+			snprintf(name, sizeof(name), "mtty-bulk-rx-p%d", i);
+			if (got_n == BULK && bad == BULK)
+				check(name, 1, "%s: read %d of %d bytes, all as the host wrote, "
+				      "in %.1f ms", ports[i].name, BULK, BULK, now_ms() - t0);
+			else if (bad < got_n)
+				check(name, 0, "%s: read %zu of %d bytes; byte %zu is 0x%02x, host "
+				      "wrote 0x%02x", ports[i].name, got_n, BULK, bad, in[bad],
+				      (unsigned)((bad * 13 + seed + 1) & 0xff));
+			else
+				check(name, 0, "%s: read %zu of %d bytes within 10 s (all as "
+				      "written)", ports[i].name, got_n, BULK);
+		}
 		/* The transmit (THRE) and receive interrupts of the exchange. */
 		irq1 = irq_count(atol(tirq), irqs, sizeof(irqs));
 		snprintf(name, sizeof(name), "mtty-irq-p%d", i);
