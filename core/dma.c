@@ -1,0 +1,846 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The DMA address space of one device's client: type1 (v2) map/unmap rules,
+ * access to the windows from device code, and dirty page logging.
+ *
+ * Locking: dma->lock guards the tree, every window's counters and bitmaps,
+ * the logging state and the callbacks. It is never held across a memcpy into
+ * client memory, a message handler or the unmap notifier; instead an access
+ * holds the window's in-flight count, and removal waits (dma->drained) until
+ * that count drops to zero. dma->unmap_lock serialises removals, so every
+ * window marked dying belongs to the one removal in progress.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <uvfio/dma.h>
+
+#include "dma_internal.h"
+#include "iova_tree.h"
+
+struct dma_window {
+	struct iova_node node; /* [start, last] of the window */
+	void *host;	       /* vaddr or mmap base; NULL: message based */
+	uint64_t *dirty;       /* one bit per logging page while logging */
+	int fd;		       /* owned (closed at unmap), -1 if none */
+	uint32_t inflight;     /* accesses and references in progress */
+	uint16_t wrefs;	       /* write references: their pages stay dirty */
+	uint8_t prot;	       /* UVFIO_DMA_READ | UVFIO_DMA_WRITE */
+	bool dying;	       /* being unmapped: new accesses fail */
+};
+
+struct uvfio_dma {
+	pthread_mutex_t lock;
+	pthread_cond_t drained; /* a dying window's last access ended */
+	pthread_mutex_t unmap_lock;
+	struct iova_tree tree;
+	uint64_t pgsize;
+	uint32_t max_entries;
+	bool logging;
+	unsigned int log_shift;
+	uvfio_dma_msg_fn msg_fn;
+	void *msg_opaque;
+	uvfio_dma_unmap_fn unmap_fn;
+	void *unmap_opaque;
+};
+
+/* A write reference is tagged in the low bit of ref->window (windows are aligned). */
+#define REF_WRITE ((uintptr_t)1)
+
+size_t uvfio_dma__window_bytes(void)
+{
+	return sizeof(struct dma_window);
+}
+
+static inline struct dma_window *to_win(struct iova_node *n)
+{
+	return n ? (struct dma_window *)((char *)n - offsetof(struct dma_window, node)) : NULL;
+}
+
+static inline uint64_t win_size(const struct dma_window *w)
+{
+	return w->node.last - w->node.start + 1;
+}
+
+static struct dma_window *win_find(struct uvfio_dma *dma, uint64_t addr)
+{
+	return to_win(iova_tree_find(&dma->tree, addr));
+}
+
+static struct dma_window *win_first_overlap(struct uvfio_dma *dma,
+					    uint64_t start, uint64_t last)
+{
+	return to_win(iova_tree_first_overlap(&dma->tree, start, last));
+}
+
+static struct dma_window *win_next(struct uvfio_dma *dma, struct dma_window *w)
+{
+	return to_win(iova_tree_next(&dma->tree, &w->node));
+}
+
+static inline bool is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/* ---- bitmaps ---- */
+
+/* Set bits first..last (inclusive); `le`: the words are little-endian u64. */
+static void bits_set(uint64_t *map, uint64_t first, uint64_t last, bool le)
+{
+	for (uint64_t k = first / 64; k <= last / 64; k++) {
+		uint64_t m = ~0ull;
+
+		if (k == first / 64)
+			m &= ~0ull << (first % 64);
+		if (k == last / 64)
+			m &= ~0ull >> (63 - last % 64);
+		if (le)
+			map[k] = htole64(le64toh(map[k]) | m);
+		else
+			map[k] |= m;
+	}
+}
+
+static uint64_t *dirty_alloc(const struct dma_window *w, unsigned int shift)
+{
+	/* Logging pages need not align to the window: count the pages it touches. */
+	uint64_t words = ((w->node.last >> shift) - (w->node.start >> shift)) / 64 + 1;
+
+	if (words > SIZE_MAX / sizeof(uint64_t))
+		return NULL;
+	return calloc((size_t)words, sizeof(uint64_t));
+}
+
+/* Mark [a, b] dirty; both inside w. Lock held. */
+static void win_set_dirty(struct uvfio_dma *dma, struct dma_window *w,
+			  uint64_t a, uint64_t b)
+{
+	unsigned int s = dma->log_shift;
+	uint64_t base = w->node.start >> s;
+
+	if (!dma->logging || !w->dirty)
+		return;
+	bits_set(w->dirty, (a >> s) - base, (b >> s) - base, false);
+}
+
+/* ---- lifecycle ---- */
+
+struct uvfio_dma *uvfio_dma_create(const struct uvfio_dma_limits *limits)
+{
+	struct uvfio_dma *dma;
+	uint64_t pgsize = limits && limits->pgsize ? limits->pgsize : UVFIO_DMA_DEFAULT_PGSIZE;
+
+	if (!is_pow2(pgsize)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	dma = calloc(1, sizeof(*dma));
+	if (!dma)
+		return NULL;
+	if (pthread_mutex_init(&dma->lock, NULL))
+		goto err_free;
+	if (pthread_cond_init(&dma->drained, NULL))
+		goto err_lock;
+	if (pthread_mutex_init(&dma->unmap_lock, NULL))
+		goto err_cond;
+	iova_tree_init(&dma->tree);
+	dma->pgsize = pgsize;
+	dma->max_entries = limits && limits->max_entries ? limits->max_entries
+							: UVFIO_DMA_DEFAULT_MAX_ENTRIES;
+	return dma;
+
+err_cond:
+	pthread_cond_destroy(&dma->drained);
+err_lock:
+	pthread_mutex_destroy(&dma->lock);
+err_free:
+	free(dma);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void uvfio_dma_destroy(struct uvfio_dma *dma)
+{
+	if (!dma)
+		return;
+	uvfio_dma_unmap_all(dma, NULL);
+	pthread_mutex_destroy(&dma->unmap_lock);
+	pthread_cond_destroy(&dma->drained);
+	pthread_mutex_destroy(&dma->lock);
+	free(dma);
+}
+
+void uvfio_dma_set_msg_handler(struct uvfio_dma *dma, uvfio_dma_msg_fn fn,
+			       void *opaque)
+{
+	pthread_mutex_lock(&dma->lock);
+	dma->msg_fn = fn;
+	dma->msg_opaque = opaque;
+	pthread_mutex_unlock(&dma->lock);
+}
+
+void uvfio_dma_set_unmap_notify(struct uvfio_dma *dma, uvfio_dma_unmap_fn fn,
+				void *opaque)
+{
+	pthread_mutex_lock(&dma->lock);
+	dma->unmap_fn = fn;
+	dma->unmap_opaque = opaque;
+	pthread_mutex_unlock(&dma->lock);
+}
+
+uint32_t uvfio_dma_count(struct uvfio_dma *dma)
+{
+	uint32_t n;
+
+	pthread_mutex_lock(&dma->lock);
+	n = dma->tree.count;
+	pthread_mutex_unlock(&dma->lock);
+	return n;
+}
+
+uint64_t uvfio_dma_pgsize(struct uvfio_dma *dma)
+{
+	return dma->pgsize; /* immutable after create */
+}
+
+/* ---- map ---- */
+
+/* The checks that depend on the current windows. Lock held. */
+static int map_precheck(struct uvfio_dma *dma, uint64_t start, uint64_t last)
+{
+	if (win_first_overlap(dma, start, last))
+		return -EEXIST;
+	if (dma->tree.count >= dma->max_entries)
+		return -ENOSPC;
+	return 0;
+}
+
+static int map_validate(struct uvfio_dma *dma, const struct uvfio_dma_map_args *a)
+{
+	uint64_t mask = dma->pgsize - 1, end;
+
+	/* Order of vfio_iommu_type1: flags, size, wrap, prot, alignment. */
+	if (a->prot & ~(uint32_t)(UVFIO_DMA_READ | UVFIO_DMA_WRITE))
+		return -EINVAL;
+	if (!a->size)
+		return -EINVAL;
+	if (a->size > SIZE_MAX && (a->fd >= 0 || a->vaddr))
+		return -EINVAL; /* cannot be addressed on this host */
+	if (__builtin_add_overflow(a->iova, a->size - 1, &end))
+		return -EOVERFLOW;
+	if (a->fd >= 0) {
+		/* mmap takes a signed off_t */
+		if (__builtin_add_overflow(a->fd_offset, a->size, &end) ||
+		    end > (uint64_t)INT64_MAX)
+			return -EOVERFLOW;
+	} else if (a->vaddr) {
+		if (__builtin_add_overflow((uint64_t)(uintptr_t)a->vaddr, a->size - 1, &end))
+			return -EOVERFLOW;
+	}
+	if (!a->prot)
+		return -EINVAL;
+	if ((a->iova | a->size) & mask)
+		return -EINVAL;
+	if (a->fd >= 0 && (a->fd_offset & mask))
+		return -EINVAL;
+	return 0;
+}
+
+int uvfio_dma_map(struct uvfio_dma *dma, const struct uvfio_dma_map_args *args)
+{
+	struct dma_window *w;
+	uint64_t start, last;
+	void *host = NULL;
+	int prot, ret;
+
+	if (!dma || !args)
+		return -EINVAL;
+	ret = map_validate(dma, args);
+	if (ret)
+		return ret;
+	start = args->iova;
+	last = args->iova + args->size - 1;
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->node.start = start;
+	w->node.last = last;
+	w->prot = (uint8_t)args->prot;
+	w->fd = -1;
+
+	if (args->fd >= 0) {
+		/*
+		 * Check before mmap so that a bad request fails as the kernel
+		 * orders it, but do not hold the lock across mmap: check again
+		 * afterwards for a map that raced in.
+		 */
+		pthread_mutex_lock(&dma->lock);
+		ret = map_precheck(dma, start, last);
+		pthread_mutex_unlock(&dma->lock);
+		if (ret)
+			goto err_free;
+		prot = (args->prot & UVFIO_DMA_READ ? PROT_READ : 0) |
+		       (args->prot & UVFIO_DMA_WRITE ? PROT_WRITE : 0);
+		host = mmap(NULL, (size_t)args->size, prot, MAP_SHARED, args->fd,
+			    (off_t)args->fd_offset);
+		if (host == MAP_FAILED) {
+			ret = -errno;
+			goto err_free;
+		}
+	} else {
+		host = args->vaddr;
+	}
+	w->host = host;
+
+	pthread_mutex_lock(&dma->lock);
+	ret = map_precheck(dma, start, last);
+	if (ret)
+		goto err_unlock;
+	if (dma->logging) {
+		w->dirty = dirty_alloc(w, dma->log_shift);
+		if (!w->dirty) {
+			ret = -ENOMEM;
+			goto err_unlock;
+		}
+	}
+	ret = iova_tree_insert(&dma->tree, &w->node);
+	if (ret)
+		goto err_unlock;
+	/* The space owns the fd only once the map can no longer fail. */
+	w->fd = args->fd >= 0 ? args->fd : -1;
+	pthread_mutex_unlock(&dma->lock);
+	return 0;
+
+err_unlock:
+	pthread_mutex_unlock(&dma->lock);
+	free(w->dirty);
+	if (args->fd >= 0)
+		munmap(host, (size_t)args->size);
+err_free:
+	free(w);
+	return ret;
+}
+
+/* ---- unmap ---- */
+
+static void window_free(struct dma_window *w)
+{
+	if (w->fd >= 0) {
+		munmap(w->host, (size_t)win_size(w));
+		close(w->fd);
+	}
+	free(w->dirty);
+	free(w);
+}
+
+/* Drop one access to w. Lock held. */
+static void window_release(struct uvfio_dma *dma, struct dma_window *w)
+{
+	w->inflight--;
+	if (!w->inflight && w->dying)
+		pthread_cond_broadcast(&dma->drained);
+}
+
+/*
+ * Mark every window inside [start, last] dying, so no new access reaches it;
+ * returns the bytes marked. Lock and unmap_lock held.
+ */
+static uint64_t mark_dying(struct uvfio_dma *dma, uint64_t start, uint64_t last)
+{
+	struct dma_window *w;
+	uint64_t total = 0;
+
+	for (w = win_first_overlap(dma, start, last); w && w->node.start <= last;
+	     w = win_next(dma, w)) {
+		w->dying = true;
+		if (__builtin_add_overflow(total, win_size(w), &total))
+			total = UINT64_MAX; /* windows covering all of 2^64 */
+	}
+	return total;
+}
+
+/*
+ * Remove the dying windows in [start, last], one at a time: notify, wait for
+ * accesses in flight, unlink, free. unmap_lock held, lock not held.
+ */
+static void remove_dying(struct uvfio_dma *dma, uint64_t start, uint64_t last)
+{
+	uint64_t cursor = start;
+
+	for (;;) {
+		struct dma_window *w;
+		uvfio_dma_unmap_fn fn;
+		void *opaque;
+		bool done;
+
+		pthread_mutex_lock(&dma->lock);
+		/* Skip windows mapped into holes of the range meanwhile. */
+		w = win_first_overlap(dma, cursor, last);
+		while (w && w->node.start <= last && !w->dying)
+			w = win_next(dma, w);
+		if (!w || w->node.start > last) {
+			pthread_mutex_unlock(&dma->lock);
+			return;
+		}
+		fn = dma->unmap_fn;
+		opaque = dma->unmap_opaque;
+		pthread_mutex_unlock(&dma->lock);
+
+		if (fn)
+			fn(opaque, w->node.start, win_size(w));
+
+		pthread_mutex_lock(&dma->lock);
+		while (w->inflight)
+			pthread_cond_wait(&dma->drained, &dma->lock);
+		iova_tree_remove(&dma->tree, &w->node);
+		pthread_mutex_unlock(&dma->lock);
+
+		done = w->node.last >= last;
+		cursor = w->node.last + 1;
+		window_free(w);
+		if (done)
+			return;
+	}
+}
+
+int uvfio_dma_unmap(struct uvfio_dma *dma, uint64_t iova, uint64_t size,
+		    uint32_t flags, uint64_t *unmapped)
+{
+	uint64_t mask, last, total;
+	struct dma_window *w;
+	int ret = 0;
+
+	if (unmapped)
+		*unmapped = 0;
+	if (!dma)
+		return -EINVAL;
+	mask = dma->pgsize - 1;
+	if (flags & ~UVFIO_DMA_UNMAP_EXACT)
+		return -EINVAL;
+	if (iova & mask)
+		return -EINVAL;
+	if (!size || (size & mask))
+		return -EINVAL;
+	if (__builtin_add_overflow(iova, size - 1, &last))
+		return -EOVERFLOW;
+
+	pthread_mutex_lock(&dma->unmap_lock);
+	pthread_mutex_lock(&dma->lock);
+	if (flags & UVFIO_DMA_UNMAP_EXACT) {
+		w = win_find(dma, iova);
+		if (!w || w->node.start != iova || w->node.last != last) {
+			ret = -ENOENT;
+			goto out_unlock;
+		}
+	} else {
+		/* v2: no bisection of a window at either end of the range */
+		w = win_find(dma, iova);
+		if (w && w->node.start != iova) {
+			ret = -EINVAL;
+			goto out_unlock;
+		}
+		w = win_find(dma, last);
+		if (w && w->node.last != last) {
+			ret = -EINVAL;
+			goto out_unlock;
+		}
+	}
+	total = mark_dying(dma, iova, last);
+	pthread_mutex_unlock(&dma->lock);
+
+	remove_dying(dma, iova, last);
+	pthread_mutex_unlock(&dma->unmap_lock);
+	if (unmapped)
+		*unmapped = total;
+	return 0;
+
+out_unlock:
+	pthread_mutex_unlock(&dma->lock);
+	pthread_mutex_unlock(&dma->unmap_lock);
+	return ret;
+}
+
+int uvfio_dma_unmap_all(struct uvfio_dma *dma, uint64_t *unmapped)
+{
+	uint64_t total;
+
+	if (unmapped)
+		*unmapped = 0;
+	if (!dma)
+		return -EINVAL;
+	pthread_mutex_lock(&dma->unmap_lock);
+	pthread_mutex_lock(&dma->lock);
+	total = mark_dying(dma, 0, UINT64_MAX);
+	pthread_mutex_unlock(&dma->lock);
+	remove_dying(dma, 0, UINT64_MAX);
+	pthread_mutex_unlock(&dma->unmap_lock);
+	if (unmapped)
+		*unmapped = total;
+	return 0;
+}
+
+/* ---- access ---- */
+
+/*
+ * Check that every byte of [iova, last] is mapped, live and allows `need`,
+ * then take an in-flight count on each window. All or nothing, so that a
+ * failing access touches no window. Lock held.
+ */
+static int span_acquire(struct uvfio_dma *dma, uint64_t iova, uint64_t last,
+			uint32_t need, struct dma_window **first)
+{
+	struct dma_window *w, *fw;
+	bool need_handler = false;
+	uint64_t end;
+
+	fw = w = win_find(dma, iova);
+	for (;;) {
+		if (!w || w->dying || (w->prot & need) != need)
+			return -EFAULT;
+		if (w->inflight == UINT32_MAX)
+			return -EAGAIN;
+		if (!w->host)
+			need_handler = true;
+		if (w->node.last >= last)
+			break;
+		end = w->node.last; /* < last: end + 1 cannot wrap */
+		w = win_next(dma, w);
+		/* adjacent windows only: a hole is an unmapped byte */
+		if (!w || w->node.start != end + 1)
+			return -EFAULT;
+	}
+	if (need_handler && !dma->msg_fn)
+		return -ENOTSUP;
+
+	for (w = fw;; w = win_next(dma, w)) {
+		w->inflight++;
+		if (w->node.last >= last)
+			break;
+	}
+	*first = fw;
+	return 0;
+}
+
+static int dma_access(struct uvfio_dma *dma, uint64_t iova, void *buf,
+		      size_t len, bool is_write)
+{
+	uint64_t last, cur = iova;
+	struct dma_window *w;
+	uvfio_dma_msg_fn fn;
+	char *p = buf;
+	size_t left = len;
+	void *opaque;
+	int ret, err = 0;
+
+	if (!dma || (!buf && len))
+		return -EINVAL;
+	if (!len)
+		return 0;
+	if (__builtin_add_overflow(iova, (uint64_t)len - 1, &last))
+		return -EFAULT;
+
+	pthread_mutex_lock(&dma->lock);
+	ret = span_acquire(dma, iova, last,
+			   is_write ? UVFIO_DMA_WRITE : UVFIO_DMA_READ, &w);
+	/* One handler for the whole access, even if it is replaced meanwhile. */
+	fn = dma->msg_fn;
+	opaque = dma->msg_opaque;
+	pthread_mutex_unlock(&dma->lock);
+	if (ret)
+		return ret;
+
+	while (left) {
+		uint64_t avail = w->node.last - cur; /* bytes after cur in w */
+		size_t chunk = (uint64_t)left - 1 <= avail ? left : (size_t)(avail + 1);
+		int r = 0;
+
+		/* After a failure, keep walking only to drop the counts taken. */
+		if (!err) {
+			if (w->host) {
+				char *h = (char *)w->host + (cur - w->node.start);
+
+				if (is_write)
+					memcpy(h, p, chunk);
+				else
+					memcpy(p, h, chunk);
+			} else {
+				r = fn(opaque, cur, p, chunk, is_write);
+				if (r > 0)
+					r = -EIO; /* a handler must return 0 or -errno */
+				err = r;
+			}
+		}
+
+		pthread_mutex_lock(&dma->lock);
+		if (is_write && !err)
+			win_set_dirty(dma, w, cur, cur + chunk - 1);
+		window_release(dma, w);
+		left -= chunk;
+		cur += chunk;
+		p += chunk;
+		/* The next window is still held by us, so it is still there. */
+		if (left)
+			w = win_find(dma, cur);
+		pthread_mutex_unlock(&dma->lock);
+	}
+	return err;
+}
+
+int uvfio_dma_read(struct uvfio_dma *dma, uint64_t iova, void *buf, size_t len)
+{
+	return dma_access(dma, iova, buf, len, false);
+}
+
+int uvfio_dma_write(struct uvfio_dma *dma, uint64_t iova, const void *buf,
+		    size_t len)
+{
+	/* The buffer is only read from; dma_access shares code with read. */
+	return dma_access(dma, iova, (void *)(uintptr_t)buf, len, true);
+}
+
+void *uvfio_dma_get(struct uvfio_dma *dma, uint64_t iova, size_t len,
+		    uint32_t prot, struct uvfio_dma_ref *ref)
+{
+	struct dma_window *w;
+	uint64_t last;
+	void *host;
+	int err;
+
+	if (!dma || !ref || !len || !prot ||
+	    (prot & ~(uint32_t)(UVFIO_DMA_READ | UVFIO_DMA_WRITE))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (__builtin_add_overflow(iova, (uint64_t)len - 1, &last)) {
+		errno = EFAULT;
+		return NULL;
+	}
+
+	pthread_mutex_lock(&dma->lock);
+	w = win_find(dma, iova);
+	if (!w || w->dying || (w->prot & prot) != prot || last > w->node.last) {
+		err = EFAULT;
+		goto err_unlock;
+	}
+	if (!w->host) {
+		err = ENOTSUP;
+		goto err_unlock;
+	}
+	if (w->inflight == UINT32_MAX ||
+	    ((prot & UVFIO_DMA_WRITE) && w->wrefs == UINT16_MAX)) {
+		err = EAGAIN;
+		goto err_unlock;
+	}
+	w->inflight++;
+	ref->window = w;
+	if (prot & UVFIO_DMA_WRITE) {
+		/*
+		 * The device may write until put(); the pages stay dirty in
+		 * every report until then (log_report skips clearing them).
+		 */
+		w->wrefs++;
+		win_set_dirty(dma, w, iova, last);
+		ref->window = (void *)((uintptr_t)w | REF_WRITE);
+	}
+	host = (char *)w->host + (iova - w->node.start);
+	pthread_mutex_unlock(&dma->lock);
+	return host;
+
+err_unlock:
+	pthread_mutex_unlock(&dma->lock);
+	errno = err;
+	return NULL;
+}
+
+void uvfio_dma_put(struct uvfio_dma *dma, struct uvfio_dma_ref *ref)
+{
+	struct dma_window *w;
+	uintptr_t v;
+
+	if (!dma || !ref || !ref->window)
+		return;
+	v = (uintptr_t)ref->window;
+	w = (struct dma_window *)(v & ~REF_WRITE);
+	pthread_mutex_lock(&dma->lock);
+	if (v & REF_WRITE)
+		w->wrefs--;
+	window_release(dma, w);
+	pthread_mutex_unlock(&dma->lock);
+	ref->window = NULL;
+}
+
+/* ---- dirty logging ---- */
+
+static void free_bitmaps(struct uvfio_dma *dma)
+{
+	struct dma_window *w;
+
+	for (w = to_win(iova_tree_first_from(&dma->tree, 0)); w; w = win_next(dma, w)) {
+		free(w->dirty);
+		w->dirty = NULL;
+	}
+}
+
+int uvfio_dma_log_start(struct uvfio_dma *dma, uint64_t pgsize)
+{
+	struct dma_window *w;
+	unsigned int shift;
+	int ret = 0;
+
+	if (!dma)
+		return -EINVAL;
+	if (!pgsize)
+		pgsize = dma->pgsize;
+	if (!is_pow2(pgsize))
+		return -EINVAL;
+	shift = (unsigned int)__builtin_ctzll(pgsize);
+
+	pthread_mutex_lock(&dma->lock);
+	if (dma->logging) {
+		ret = -EBUSY; /* one start at a time, as the device feature */
+		goto out;
+	}
+	for (w = to_win(iova_tree_first_from(&dma->tree, 0)); w; w = win_next(dma, w)) {
+		w->dirty = dirty_alloc(w, shift);
+		if (!w->dirty) {
+			free_bitmaps(dma);
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	dma->log_shift = shift;
+	dma->logging = true;
+out:
+	pthread_mutex_unlock(&dma->lock);
+	return ret;
+}
+
+int uvfio_dma_log_stop(struct uvfio_dma *dma)
+{
+	if (!dma)
+		return -EINVAL;
+	pthread_mutex_lock(&dma->lock);
+	if (dma->logging) {
+		free_bitmaps(dma);
+		dma->logging = false;
+	}
+	pthread_mutex_unlock(&dma->lock);
+	return 0;
+}
+
+bool uvfio_dma_logging(struct uvfio_dma *dma)
+{
+	bool on;
+
+	pthread_mutex_lock(&dma->lock);
+	on = dma->logging;
+	pthread_mutex_unlock(&dma->lock);
+	return on;
+}
+
+/*
+ * Report the dirty logging pages of w inside [lo, hi] into the caller's
+ * bitmap (report pages of pgsize from iova; rlast ends the report), clearing
+ * each logging page that the report covers whole. Lock held.
+ */
+static void report_window(struct uvfio_dma *dma, struct dma_window *w,
+			  uint64_t lo, uint64_t hi, uint64_t iova, uint64_t rlast,
+			  unsigned int rshift, uint64_t *bitmap)
+{
+	unsigned int ls = dma->log_shift;
+	uint64_t base = w->node.start >> ls;
+	uint64_t fb = (lo >> ls) - base, lb = (hi >> ls) - base;
+
+	for (uint64_t k = fb / 64; k <= lb / 64; k++) {
+		uint64_t word = w->dirty[k];
+
+		if (k == fb / 64)
+			word &= ~0ull << (fb % 64);
+		if (k == lb / 64)
+			word &= ~0ull >> (63 - lb % 64);
+		while (word) {
+			unsigned int b = (unsigned int)__builtin_ctzll(word);
+			uint64_t pstart = (base + k * 64 + b) << ls;
+			uint64_t pend = pstart | ((1ull << ls) - 1);
+			uint64_t a = pstart > lo ? pstart : lo;
+			uint64_t z = pend < hi ? pend : hi;
+			/* the part of this logging page that is mapped in w */
+			uint64_t ma = pstart > w->node.start ? pstart : w->node.start;
+			uint64_t mz = pend < w->node.last ? pend : w->node.last;
+
+			word &= word - 1;
+			bits_set(bitmap, (a - iova) >> rshift, (z - iova) >> rshift, true);
+			if (!w->wrefs && ma >= iova && mz <= rlast)
+				w->dirty[k] &= ~(1ull << b);
+		}
+	}
+}
+
+int uvfio_dma_log_report(struct uvfio_dma *dma, uint64_t iova, uint64_t length,
+			 uint64_t pgsize, uint64_t *bitmap, size_t bitmap_bytes)
+{
+	uint64_t rlast, words;
+	struct dma_window *w;
+	unsigned int rshift;
+	int ret = 0;
+
+	if (!dma || !bitmap)
+		return -EINVAL;
+	if (!is_pow2(pgsize) || pgsize < 4096)
+		return -EINVAL;
+	if (!length)
+		return -EINVAL;
+	if (__builtin_add_overflow(iova, length - 1, &rlast))
+		return -EOVERFLOW;
+	rshift = (unsigned int)__builtin_ctzll(pgsize);
+	/* bits for report pages 0 .. (rlast - iova) / pgsize */
+	words = ((rlast - iova) >> rshift) / 64 + 1;
+	if (words > bitmap_bytes / sizeof(uint64_t))
+		return -EINVAL;
+
+	pthread_mutex_lock(&dma->lock);
+	if (!dma->logging) {
+		ret = -EINVAL;
+		goto out;
+	}
+	for (w = win_first_overlap(dma, iova, rlast); w && w->node.start <= rlast;
+	     w = win_next(dma, w)) {
+		uint64_t lo = w->node.start > iova ? w->node.start : iova;
+		uint64_t hi = w->node.last < rlast ? w->node.last : rlast;
+
+		if (w->dirty)
+			report_window(dma, w, lo, hi, iova, rlast, rshift, bitmap);
+	}
+out:
+	pthread_mutex_unlock(&dma->lock);
+	return ret;
+}
+
+void uvfio_dma_mark_dirty(struct uvfio_dma *dma, uint64_t iova, uint64_t len)
+{
+	struct dma_window *w;
+	uint64_t last;
+
+	if (!dma || !len)
+		return;
+	if (__builtin_add_overflow(iova, len - 1, &last))
+		last = UINT64_MAX;
+	pthread_mutex_lock(&dma->lock);
+	if (dma->logging) {
+		for (w = win_first_overlap(dma, iova, last); w && w->node.start <= last;
+		     w = win_next(dma, w)) {
+			uint64_t lo = w->node.start > iova ? w->node.start : iova;
+			uint64_t hi = w->node.last < last ? w->node.last : last;
+
+			win_set_dirty(dma, w, lo, hi);
+		}
+	}
+	pthread_mutex_unlock(&dma->lock);
+}

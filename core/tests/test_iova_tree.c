@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/* The AVL tree of IOVA windows against a plain array model. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "core/iova_tree.h"
+
+#define N 4096
+#define SLOT 0x10000ull /* node i may occupy [i*SLOT, i*SLOT + len) */
+
+static struct iova_node nodes[N];
+static bool present[N];
+
+static uint64_t rng = 88172645463325252ull;
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* Returns the height; fails on order, overlap or balance errors. */
+static int check(const struct iova_node *n, uint64_t lo, uint64_t hi, uint32_t *count)
+{
+	int l, r;
+
+	if (!n)
+		return 0;
+	assert_true(n->start >= lo && n->last <= hi);
+	l = check(n->left, lo, n->start - 1, count);
+	r = check(n->right, n->last + 1, hi, count);
+	assert_true(abs(l - r) <= 1);
+	assert_int_equal(n->height, 1 + (l > r ? l : r));
+	(*count)++;
+	return n->height;
+}
+
+static void test_random_ops(void **state)
+{
+	struct iova_tree t;
+	uint32_t count;
+
+	(void)state;
+	iova_tree_init(&t);
+	for (int op = 0; op < 200000; op++) {
+		unsigned int i = (unsigned int)(rnd() % N);
+
+		if (present[i]) {
+			iova_tree_remove(&t, &nodes[i]);
+			present[i] = false;
+		} else {
+			nodes[i].start = i * SLOT;
+			nodes[i].last = i * SLOT + 0x1000 * (1 + rnd() % 15) - 1;
+			assert_int_equal(iova_tree_insert(&t, &nodes[i]), 0);
+			present[i] = true;
+		}
+		if (op % 1000 == 0) {
+			count = 0;
+			check(t.root, 0, UINT64_MAX, &count);
+			assert_int_equal(count, t.count);
+		}
+	}
+	/* lookups agree with the model */
+	for (unsigned int i = 0; i < N; i++) {
+		uint64_t addr = i * SLOT + 0x800;
+		struct iova_node *f = iova_tree_find(&t, addr);
+
+		assert_ptr_equal(f, present[i] ? &nodes[i] : NULL);
+		f = iova_tree_first_from(&t, i * SLOT);
+		for (unsigned int j = i; j < N; j++) {
+			if (present[j]) {
+				assert_ptr_equal(f, &nodes[j]);
+				break;
+			}
+			if (j == N - 1)
+				assert_null(f);
+		}
+	}
+	/* in-order iteration visits every node once, ascending */
+	count = 0;
+	for (struct iova_node *n = iova_tree_first_from(&t, 0), *prev = NULL; n;
+	     prev = n, n = iova_tree_next(&t, n)) {
+		if (prev)
+			assert_true(prev->last < n->start);
+		count++;
+	}
+	assert_int_equal(count, t.count);
+}
+
+static void test_overlap_and_top(void **state)
+{
+	struct iova_tree t;
+	struct iova_node a = { .start = 0x1000, .last = 0x1fff };
+	struct iova_node b = { .start = 0x1fff, .last = 0x2fff };
+	struct iova_node top = { .start = UINT64_MAX - 0xfff, .last = UINT64_MAX };
+
+	(void)state;
+	iova_tree_init(&t);
+	assert_int_equal(iova_tree_insert(&t, &a), 0);
+	assert_int_equal(iova_tree_insert(&t, &b), -EEXIST);
+	b.start = 0x2000;
+	assert_int_equal(iova_tree_insert(&t, &b), 0);
+	assert_int_equal(iova_tree_insert(&t, &top), 0);
+	assert_ptr_equal(iova_tree_find(&t, UINT64_MAX), &top);
+	assert_null(iova_tree_next(&t, &top));
+	assert_ptr_equal(iova_tree_next(&t, &a), &b);
+	assert_ptr_equal(iova_tree_first_overlap(&t, 0, 0x1000), &a);
+	assert_null(iova_tree_first_overlap(&t, 0x3000, 0x4000));
+	iova_tree_remove(&t, &a);
+	assert_null(iova_tree_find(&t, 0x1000));
+	assert_int_equal(t.count, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_random_ops),
+		cmocka_unit_test(test_overlap_and_top),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
