@@ -29,11 +29,13 @@ struct uvfio_client_opts {
 	uint32_t timeout_ms; /* per reply; 0: 5000. A dead server never hangs a call. */
 };
 
+/* -EPROTONOSUPPORT: the location names no backend this build has. */
 int uvfio_client_open(const char *location, const struct uvfio_client_opts *opts,
 		      struct uvfio_client **out);
 /* Unmaps what the client mapped, closes fds and the connection. */
 void uvfio_client_close(struct uvfio_client *c);
 
+/* As the ioctls: info->argsz (and irq_info's) must be at least 16, else -EINVAL. */
 int uvfio_client_get_info(struct uvfio_client *c, struct vfio_device_info *info);
 /*
  * Region info with its capabilities parsed (argsz retry done inside).
@@ -46,7 +48,12 @@ ssize_t uvfio_client_read(struct uvfio_client *c, uint32_t index, uint64_t pos,
 			  void *buf, size_t count);
 ssize_t uvfio_client_write(struct uvfio_client *c, uint32_t index, uint64_t pos,
 			   const void *buf, size_t count);
-/* Map [pos, pos+len) of a mappable area of region `index` (prot: PROT_*). */
+/*
+ * Map [pos, pos+len) of a mappable area of region `index` (prot: PROT_*).
+ * Returns NULL with errno set: EINVAL (pos not page aligned, range not
+ * inside one mmap area, region not mappable, prot beyond the region's
+ * READ/WRITE), ENODEV (mappable but no fd was given), or mmap's errno.
+ */
 void *uvfio_client_mmap(struct uvfio_client *c, uint32_t index, uint64_t pos,
 			size_t len, int prot);
 int uvfio_client_munmap(struct uvfio_client *c, void *addr, size_t len);
@@ -75,7 +82,10 @@ int uvfio_client_mig_write(struct uvfio_client *c, const void *buf, size_t len);
 
 /*
  * Serve requests the device sends while no call is in progress (vfio-user
- * DMA_READ/WRITE). Poll uvfio_client_fd() for POLLIN, then call this.
+ * DMA_READ/WRITE). Poll uvfio_client_fd() for POLLIN, then call this, or
+ * let it wait: up to timeout_ms (0: not at all, < 0: until a request comes).
+ * Returns the number of requests served, or a negative errno when the
+ * connection is dead. The wait does not hold up calls from other threads.
  */
 int uvfio_client_fd(struct uvfio_client *c);
 int uvfio_client_process(struct uvfio_client *c, int timeout_ms);

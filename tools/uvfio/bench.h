@@ -13,6 +13,7 @@
 
 /* One benchmark: argv[0] is its name. Returns a UVFIO_EXIT_* code. */
 int bench_dma_map(int argc, char **argv);
+int bench_rtt(int argc, char **argv);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t bench_now_ns(void);
@@ -38,5 +39,8 @@ struct bench_kv {
 };
 /* A flat JSON object on one line, keys in the given order. */
 void bench_print_json(FILE *out, const struct bench_kv *kv, size_t n);
+/* The same, led by one string member (a label such as the CPU placement). */
+void bench_print_json_labeled(FILE *out, const char *key, const char *label,
+			      const struct bench_kv *kv, size_t n);
 
 #endif

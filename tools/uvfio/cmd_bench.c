@@ -9,6 +9,7 @@
 /* Adding a benchmark: one line here, its function in bench.h, its file in meson.build. */
 static const struct uvfio_command benches[] = {
 	{ "dma-map", "DMA space: map N windows, random translates, unmap (ns/op)", bench_dma_map },
+	{ "rtt", "client round trip and message DMA vs raw-socket floors", bench_rtt },
 };
 
 #define N_BENCHES (sizeof(benches) / sizeof(benches[0]))
