@@ -23,6 +23,7 @@ struct testdev {
 	size_t save_pos, save_len;
 	uint8_t load_buf[TESTDEV_REGS_SIZE];
 	size_t load_len;
+	bool *released; /* set when unregister releases us */
 };
 
 static struct testdev *td(struct uvfio_device *dev)
@@ -173,14 +174,32 @@ static int td_reset(struct uvfio_device *dev)
 	return 0;
 }
 
-static void td_release(struct uvfio_device *dev)
+static void td_free(struct testdev *t)
 {
-	struct testdev *t = td(dev);
-
 	munmap(t->mem, MEMFD_SIZE);
 	close(t->memfd);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
+}
+
+static void td_release(struct uvfio_device *dev)
+{
+	struct testdev *t = td(dev);
+
+	if (t->released)
+		*t->released = true;
+	td_free(t);
+}
+
+void testdev_destroy(struct uvfio_device *dev)
+{
+	struct testdev *t;
+
+	if (!dev)
+		return;
+	t = td(dev);
+	uvfio_device_destroy(dev); /* no release for a device never registered */
+	td_free(t);
 }
 
 static int td_feature(struct uvfio_device *dev, uint32_t flags, void *data,
@@ -341,12 +360,18 @@ static int setup(struct uvfio_device *dev, struct testdev *t)
 
 struct uvfio_device *testdev_create(void)
 {
+	return testdev_create_notify(NULL);
+}
+
+struct uvfio_device *testdev_create_notify(bool *released)
+{
 	struct uvfio_device *dev;
 	struct testdev *t;
 
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
+	t->released = released;
 	pthread_mutex_init(&t->lock, NULL);
 	regs_reset(t);
 	t->memfd = memfd_create("testdev", MFD_CLOEXEC);

@@ -16,6 +16,8 @@
 #ifndef UVFIO_DEVICES_TESTDEV_H
 #define UVFIO_DEVICES_TESTDEV_H
 
+#include <stdbool.h>
+
 #include <uvfio/device.h>
 
 #define TESTDEV_REGS_SIZE 256u
@@ -42,6 +44,14 @@
 #define TESTDEV_DMA_MAX (4u << 20)
 #define TESTDEV_FEATURE 0x100 /* device-specific feature index */
 
+/*
+ * A new, unregistered testdev. Register it to serve it; unregister frees
+ * the device and its state (ops->release). `released` (may be NULL) is set
+ * true at that point, for owners that must know (the serve sample).
+ */
 struct uvfio_device *testdev_create(void);
+struct uvfio_device *testdev_create_notify(bool *released);
+/* Free a testdev that was never registered. */
+void testdev_destroy(struct uvfio_device *dev);
 
 #endif

@@ -20,7 +20,7 @@
 
 #include "user/server_priv.h"
 
-enum { EV_LISTEN = 1, EV_STOP = 2, EV_CONN = 3 };
+enum { EV_LISTEN = 1, EV_STOP = 2, EV_CONN = 3, EV_WORK = 4 };
 
 #define DEFAULT_MSG_TIMEOUT_MS 5000u
 
@@ -110,6 +110,8 @@ int uvfio_server_create(struct uvfio_device *dev, const char *path,
 	srv->listen_fd = -1;
 	srv->epfd = -1;
 	srv->stop_efd = -1;
+	srv->work_efd = -1;
+	srv->owner = pthread_self();
 	srv->max_dma_maps = o.max_dma_maps ? o.max_dma_maps : VFIO_USER_DEFAULT_MAX_DMA_MAPS;
 	srv->max_xfer = o.max_data_xfer_size ? o.max_data_xfer_size
 					     : VFIO_USER_DEFAULT_MAX_DATA_XFER;
@@ -135,14 +137,17 @@ int uvfio_server_create(struct uvfio_device *dev, const char *path,
 		srv->listen_fd = ret;
 	}
 	srv->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	srv->work_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (srv->stop_efd < 0 || srv->epfd < 0) {
+	if (srv->stop_efd < 0 || srv->work_efd < 0 || srv->epfd < 0) {
 		ret = -errno;
 		goto err_unlink;
 	}
 	ret = ep_add(srv->epfd, srv->listen_fd, EV_LISTEN);
 	if (!ret)
 		ret = ep_add(srv->epfd, srv->stop_efd, EV_STOP);
+	if (!ret)
+		ret = ep_add(srv->epfd, srv->work_efd, EV_WORK);
 	if (ret)
 		goto err_unlink;
 	uvfio_log(UVFIO_LOG_INFO, srv_name(srv), "serving on %s", path ? path : "inherited fd");
@@ -157,6 +162,8 @@ err:
 		close(srv->epfd);
 	if (srv->stop_efd >= 0)
 		close(srv->stop_efd);
+	if (srv->work_efd >= 0)
+		close(srv->work_efd);
 	/* An inherited fd stays the caller's when we fail. */
 	if (srv->listen_fd >= 0 && srv->listen_fd != o.listen_fd)
 		close(srv->listen_fd);
@@ -184,8 +191,17 @@ void uvfio_server_destroy(struct uvfio_server *srv)
 		unlink(srv->path);
 	close(srv->epfd);
 	close(srv->stop_efd);
+	close(srv->work_efd);
 	free(srv->path);
 	free(srv);
+}
+
+void vu_server_kick(struct uvfio_server *srv)
+{
+	uint64_t one = 1;
+	ssize_t n = write(srv->work_efd, &one, sizeof(one));
+
+	(void)n; /* a full counter is already a wake-up */
 }
 
 int uvfio_server_fd(struct uvfio_server *srv)
@@ -277,11 +293,19 @@ int uvfio_server_dispatch(struct uvfio_server *srv, int timeout_ms)
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	srv->owner = pthread_self();
-	srv->dispatching = true;
 	/* The client first: a client that just left must be dropped before
-	 * a reconnecting one is accepted, or the latter would be refused. */
+	 * a reconnecting one is accepted, or the latter would be refused.
+	 * EV_WORK: commands a DMA wait outside dispatch queued. */
 	for (i = 0; i < n; i++) {
-		if (ev[i].data.u32 != EV_CONN || !srv->conn)
+		if (ev[i].data.u32 == EV_WORK) {
+			uint64_t v;
+			ssize_t r = read(srv->work_efd, &v, sizeof(v));
+
+			(void)r;
+		} else if (ev[i].data.u32 != EV_CONN) {
+			continue;
+		}
+		if (!srv->conn)
 			continue;
 		vu_conn_serve(srv->conn);
 		if (srv->conn->dead)
@@ -302,7 +326,6 @@ int uvfio_server_dispatch(struct uvfio_server *srv, int timeout_ms)
 			break;
 		}
 	}
-	srv->dispatching = false;
 	return 0;
 }
 

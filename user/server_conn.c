@@ -311,7 +311,7 @@ void vu_conn_serve(struct vu_conn *c)
 {
 	struct vu_msg *m;
 
-	while (!c->srv->stopping) {
+	while (!c->srv->stopping && !c->dead) {
 		/* Commands queued behind a DMA wait go first: arrival order. */
 		m = dequeue(c);
 		if (!m && !c->dead && vu_conn_recv(c, UVFIO_TP_NOWAIT, &m))
@@ -319,7 +319,5 @@ void vu_conn_serve(struct vu_conn *c)
 		if (!m)
 			return;
 		vu_conn_handle(c, m);
-		if (c->dead)
-			return;
 	}
 }

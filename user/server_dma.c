@@ -127,12 +127,13 @@ int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_
 	if (c->dead)
 		return -EIO;
 	/*
-	 * The socket belongs to the dispatching thread: a device reaches a
-	 * message-based window only from inside one of its ops (a register
-	 * write that starts a DMA), never from a thread of its own, which
+	 * The socket belongs to the thread that dispatches: a device reaches
+	 * a message-based window from there only, inside one of its ops or
+	 * between dispatch calls (where QEMU needs it: it serves DMA from its
+	 * main loop, which a vCPU waiting for a reply blocks). Another thread
 	 * would interleave with the server's reads.
 	 */
-	if (!c->srv->dispatching || !pthread_equal(c->srv->owner, pthread_self())) {
+	if (!pthread_equal(c->srv->owner, pthread_self())) {
 		uvfio_log(UVFIO_LOG_WARN, c->name,
 			  "message-based DMA outside the server thread refused");
 		return -EWOULDBLOCK;
@@ -169,5 +170,10 @@ int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_
 	}
 out:
 	free(req);
+	/* Commands read during the wait (queued or still in the transport's
+	 * buffer) don't show as socket readiness, nor does a connection that
+	 * died: wake dispatch for them. */
+	if (c->q_head || uvfio_tp_buffered(&c->tp) || c->dead)
+		vu_server_kick(c->srv);
 	return ret;
 }

@@ -73,9 +73,10 @@ struct uvfio_server {
 	uint32_t max_xfer;
 	uint32_t msg_timeout_ms;
 	uint32_t max_msg_size;
-	pthread_t owner;  /* the thread in dispatch: the only one that may
-			     use the socket (message-based DMA included) */
-	bool dispatching;
+	pthread_t owner;  /* the thread that dispatches: the only one that
+			     may use the socket (message-based DMA included) */
+	int work_efd;	  /* kicked when the client has work the socket's
+			     readiness doesn't show (queued after a DMA) */
 };
 
 /* server_conn.c */
@@ -98,6 +99,9 @@ int vu_conn_send(struct vu_conn *c, const void *hdr, const void *payload,
 int vu_conn_enqueue(struct vu_conn *c, struct vu_msg *m);
 /* First valid VERSION: open the device, create the DMA space. */
 int vu_conn_attach(struct vu_conn *c);
+
+/* server.c: make uvfio_server_fd() readable so dispatch serves the client */
+void vu_server_kick(struct uvfio_server *srv);
 
 /* server_dma.c: the DMA space's message handler */
 int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_write);

@@ -20,9 +20,12 @@
  *     and is closed. msg_size above the limit, msg_size < 16, or a message
  *     not completed within msg_timeout_ms drops the connection.
  *   - The device reaches memory mapped without an fd through DMA_READ/
- *     DMA_WRITE sent to the client; only from inside a device op running
- *     on the dispatching thread (others get -EWOULDBLOCK). Commands that
- *     arrive meanwhile are processed afterwards, in order. Replies in
+ *     DMA_WRITE sent to the client, from the thread that calls dispatch
+ *     only (others get -EWOULDBLOCK): inside a device op, or between
+ *     dispatch calls (QEMU needs the latter: it answers DMA from its main
+ *     loop, which a vCPU waiting for a register reply holds). Commands
+ *     that arrive meanwhile are processed afterwards, in order; the server
+ *     fd turns readable for them. Replies in
  *     QEMU's u32-count layout are understood and then followed; before the
  *     first DMA_WRITE a zero-length DMA_READ learns the client's layout.
  */

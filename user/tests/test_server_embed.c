@@ -275,31 +275,69 @@ static void *dma_from_thread(void *arg)
 	return (void *)(intptr_t)uvfio_device_dma_read(dev, 0x200000, &v, sizeof(v));
 }
 
-/* Message-based DMA only from inside a dispatch, on the server's thread. */
+/* The client side of one message DMA, in a thread: answer the DMA_READ,
+ * after pipelining a GET_INFO that the server must queue and serve later. */
+static void *answer_dma(void *arg)
+{
+	static struct raw_msg m;
+	int fd = (int)(intptr_t)arg;
+	uint32_t gi[4] = { 16, 0, 0, 0 };
+	uint8_t rep[16 + 16 + 8];
+	struct vfio_user_header h;
+	uint64_t val = 0xabcdef;
+
+	if (raw_recv(fd, &m, 2000) || m.h.cmd != VFIO_USER_DMA_READ)
+		return (void *)1;
+	raw_cmd(fd, 0x4242, VFIO_USER_DEVICE_GET_INFO, 0, gi, 16, NULL, 0);
+	h = (struct vfio_user_header){ .msg_id = m.h.msg_id, .cmd = m.h.cmd,
+				       .msg_size = sizeof(rep),
+				       .flags = VFIO_USER_F_TYPE_REPLY };
+	memcpy(rep, &h, 16);
+	memcpy(rep + 16, m.p, 16); /* addr, count echoed */
+	memcpy(rep + 32, &val, 8);
+	raw_send(fd, rep, sizeof(rep), NULL, 0);
+	return NULL;
+}
+
+/*
+ * Message-based DMA from the server's thread, between dispatch calls (as
+ * `uvfio serve` runs edu's DMA for QEMU): allowed; commands that arrive
+ * meanwhile are served by the next dispatch. From another thread: refused.
+ */
 static void test_msg_dma_outside_dispatch(void **state)
 {
 	struct uvfio_server *srv;
 	struct vfio_user_dma_map m = { .argsz = 32, .flags = 3, .addr = 0x200000,
 				       .size = 4096 };
+	struct pollfd pfd;
 	pthread_t t;
 	void *ret;
-	uint64_t v;
+	uint64_t v = 0;
 	int fd;
 
 	assert_int_equal(uvfio_server_create(dev, path, NULL, &srv), 0);
 	fd = client();
 	version(srv, fd);
 	assert_int_equal(call(srv, fd, VFIO_USER_DMA_MAP, &m, 32, NULL, 0), 0);
-	assert_int_equal(uvfio_device_dma_read(dev, 0x200000, &v, sizeof(v)), -EWOULDBLOCK);
+
 	pthread_create(&t, NULL, dma_from_thread, NULL);
 	pthread_join(t, &ret);
 	assert_int_equal((intptr_t)ret, -EWOULDBLOCK);
-	/* nothing was sent to the client */
-	{
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 50), 0); /* nothing was sent */
 
-		assert_int_equal(poll(&pfd, 1, 50), 0);
-	}
+	pthread_create(&t, NULL, answer_dma, (void *)(intptr_t)fd);
+	assert_int_equal(uvfio_device_dma_read(dev, 0x200000, &v, sizeof(v)), 0);
+	pthread_join(t, &ret);
+	assert_null(ret);
+	assert_int_equal(v, 0xabcdef);
+	/* the GET_INFO sent during the DMA: the server fd is readable for it */
+	pfd = (struct pollfd){ .fd = uvfio_server_fd(srv), .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 1000), 1);
+	assert_int_equal(uvfio_server_dispatch(srv, 0), 0);
+	assert_int_equal(raw_recv(fd, &rm, 1000), 0);
+	assert_int_equal(rm.h.msg_id, 0x4242);
+	assert_int_equal(rm.h.flags, VFIO_USER_F_TYPE_REPLY);
 	close(fd);
 	uvfio_server_destroy(srv);
 }
