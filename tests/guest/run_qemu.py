@@ -3,6 +3,7 @@
 attached through QEMU's vfio-user-pci client, and collect the guest's checks.
 
   run_qemu.py --device edu|gpio [--memfd] [--trace] --uvfio PATH
+  run_qemu.py --device mtty --uvfio PATH   (mdev parent, one mtty-2 instance)
   run_qemu.py --device none       (harness only: no device, lists PCI devices)
   run_qemu.py --device qemu-edu   (reference: QEMU's own edu, same guest checks)
 
@@ -21,12 +22,16 @@ import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import time
+import tty
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SKIP = 77
 # gpio: input patterns the host sets after the guest's n-th "GPIO-OUTPUTS-SET".
 GPIO_INPUTS = [0x5A3C, 0x0FF0]
+# mtty: the instance created on the mdev parent (uuid, socket, ptys, pty fds).
+MTTY = {}
 
 
 def log(msg):
@@ -181,6 +186,9 @@ def qemu_command(args, kernel, initrd):
     if args.device in ("edu", "gpio"):
         q += ["-device", '{"driver":"vfio-user-pci","socket":'
                          '{"type":"unix","path":"/sock/dev.sock"}}']
+    elif args.device == "mtty":
+        q += ["-device", '{"driver":"vfio-user-pci","socket":{"type":"unix","path":'
+                         f'"/sock/{os.path.basename(MTTY["socket"])}"}}}}']
     elif args.device == "qemu-edu":
         q += ["-device", "edu,dma_mask=0xffffffff"]
     return q
@@ -240,6 +248,8 @@ def guest_line(args, tmp, line, q, checks):
         checks.add(f[1], f[2] == "PASS", f[3])
     elif "GPIO-OUTPUTS-SET" in line:
         gpio_round(args, tmp, line, q, checks)
+    elif "MTTY-" in line:
+        mtty_line(line, checks)
     return "GUEST-DONE" in line
 
 
@@ -271,9 +281,153 @@ def gpio_round(args, tmp, line, q, checks):
 gpio_round.count = 0
 
 
+def mdev(args, tmp, *words):
+    """uvfio mdev WORDS --control TMP/control; returns (status, stdout+stderr)."""
+    r = subprocess.run([args.uvfio, "mdev", *words, "--control",
+                        os.path.join(tmp, "control")], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=10)
+    return r.returncode, r.stdout.strip()
+
+
+def start_mtty(args, tmp, checks):
+    """The mdev parent mtty on TMP, one mtty-2 instance, its ptys opened raw."""
+    import json
+    ctl = os.path.join(tmp, "control")
+    cmd = [args.uvfio, "serve", "mdev", "mtty", "--dir", tmp]
+    logf = open(os.path.join(tmp, "server.log"), "wb")
+    srv = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 5
+    while not os.path.exists(ctl):
+        if srv.poll() is not None or time.monotonic() > deadline:
+            srv.kill()
+            srv.wait()
+            sys.exit(f"server did not create {ctl}: {' '.join(cmd)}\n"
+                     + open(logf.name, errors="replace").read())
+        time.sleep(0.02)
+    log(f"server: {' '.join(cmd)} (pid {srv.pid})")
+    rc, out = mdev(args, tmp, "create", "mtty-2", "--json")
+    try:
+        inst = json.loads(out)
+        ptys = inst["info"].split()[1:]
+        ok = rc == 0 and os.path.exists(inst["socket"]) and len(ptys) == 2
+    except (ValueError, KeyError) as e:
+        inst, ptys, ok = {}, [], False
+        out += f" ({e})"
+    checks.add("mdev-create", ok, f"uvfio mdev create mtty-2 -> {out}")
+    if not ok:
+        return srv, [ctl]
+    MTTY.update(uuid=inst["uuid"], socket=inst["socket"], ptys=ptys, fds=[], sent={})
+    for p in ptys:
+        fd = os.open(p, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        tty.setraw(fd)  # cfmakeraw
+        termios.tcflush(fd, termios.TCIOFLUSH)
+        MTTY["fds"].append(fd)
+    return srv, [ctl]
+
+
+def pty_read_line(fd, timeout):
+    """Reads from a pty up to a newline; returns (bytes, complete)."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while b"\n" not in data:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return data, False
+        r, _, _ = select.select([fd], [], [], left)
+        if r:
+            try:
+                data += os.read(fd, 4096)
+            except BlockingIOError:
+                pass
+    return data, True
+
+
+def mtty_line(line, checks):
+    """The guest's mtty markers: check its line on the pty, answer with ours."""
+    f = line[line.index("MTTY-"):].split(" ", 3) + ["", "", ""]
+    if f[0] == "MTTY-PORTS":
+        checks.add("mtty-ports-host", f[1] == str(len(MTTY.get("ptys", []))),
+                   f"guest has {f[1]} ttyS port(s) on the device, host has ptys "
+                   f"{' '.join(MTTY.get('ptys', []))}")
+        return
+    try:
+        port = int(f[1])
+        fd, pty = MTTY["fds"][port], MTTY["ptys"][port]
+    except (ValueError, IndexError, KeyError):
+        checks.add("mtty-marker", False, f"bad marker {line!r}")
+        return
+    if f[0] == "MTTY-SENT":
+        want = f[3].strip()
+        t0 = time.monotonic()
+        data, complete = pty_read_line(fd, 5)
+        got = data.decode("latin-1").rstrip("\n")
+        checks.add(f"mtty-host-rx-p{port}", complete and got == want,
+                   f"{pty} <- guest {f[2]}: {got!r}"
+                   + ("" if complete else " (NO NEWLINE within 5 s)")
+                   + f", want {want!r} ({(time.monotonic() - t0) * 1e3:.0f} ms)")
+        msg = f"hello-from-host-{os.urandom(4).hex()}-p{port}"
+        os.write(fd, msg.encode() + b"\n")
+        MTTY["sent"][port] = msg
+    elif f[0] == "MTTY-BULK-SENT":
+        mtty_bulk(port, int(f[2]), int(f[3]), checks)
+    elif f[0] == "MTTY-RECEIVED":
+        got = " ".join(f[2:]).strip()
+        want = MTTY["sent"].get(port)
+        checks.add(f"mtty-host-tx-p{port}", got == want,
+                   f"{pty} -> guest: guest read {got!r}, host wrote {want!r}")
+
+
+def mtty_bulk(port, n, seed, checks):
+    """n bytes of every value from the guest, then n others back (raw both ways)."""
+    fd, pty = MTTY["fds"][port], MTTY["ptys"][port]
+    want = bytes((k * 7 + seed) & 0xFF for k in range(n))
+    data, t0 = b"", time.monotonic()
+    deadline = t0 + 10
+    while len(data) < n and time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], max(0, deadline - time.monotonic()))
+        if r:
+            try:
+                data += os.read(fd, n - len(data))
+            except BlockingIOError:
+                pass
+    bad = next((k for k in range(len(data)) if data[k] != want[k]), None)
+    checks.add(f"mtty-host-bulk-rx-p{port}", data == want,
+               f"{pty}: {len(data)} of {n} bytes from the guest"
+               + (" as written" if bad is None else
+                  f"; byte {bad} is 0x{data[bad]:02x}, guest wrote 0x{want[bad]:02x}")
+               + f" ({(time.monotonic() - t0) * 1e3:.0f} ms)")
+    out = bytes((k * 13 + seed + 1) & 0xFF for k in range(n))
+    done, deadline = 0, time.monotonic() + 10
+    while done < n and time.monotonic() < deadline:
+        _, w, _ = select.select([], [fd], [], max(0, deadline - time.monotonic()))
+        if w:
+            try:
+                done += os.write(fd, out[done:])
+            except BlockingIOError:
+                pass
+    if done < n:
+        checks.add(f"mtty-host-bulk-tx-p{port}", False,
+                   f"{pty}: wrote only {done} of {n} bytes in 10 s")
+
+
+def stop_mtty(args, tmp, checks):
+    """Removes the instance: its socket must go; the parent keeps running."""
+    for fd in MTTY.get("fds", []):
+        os.close(fd)
+    if "uuid" not in MTTY:
+        return
+    rc, out = mdev(args, tmp, "remove", MTTY["uuid"])
+    gone = not os.path.exists(MTTY["socket"])
+    rc2, left = mdev(args, tmp, "list")
+    checks.add("mdev-remove", rc == 0 and gone and rc2 == 0 and MTTY["uuid"] not in left,
+               f"uvfio mdev remove {MTTY['uuid']}: status {rc} {out!r}, socket "
+               + ("removed" if gone else "LEFT BEHIND") + f", list after: {left!r}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--device", required=True, choices=["edu", "gpio", "none", "qemu-edu"])
+    ap.add_argument("--device", required=True,
+                    choices=["edu", "gpio", "mtty", "none", "qemu-edu"])
     ap.add_argument("--memfd", action="store_true",
                     help="guest RAM in a shared memfd: the server gets fds with DMA_MAP")
     ap.add_argument("--uvfio", help="path of the uvfio binary")
@@ -322,11 +476,17 @@ def main():
             if args.trace:
                 tr = start_trace(args, tmp, socks[0])
         checks = Checks()
+        if args.device == "mtty":
+            srv, socks = start_mtty(args, tmp, checks)
+            if checks.failed():
+                raise SystemExit(1)
         done, console = run_guest(args, chroot, tmp, kernel, initrd, checks)
         if not done:
             checks.add("guest-done", False, "no GUEST-DONE on the console")
         if tr:
             check_trace(args, tr, tmp, checks)
+        if args.device == "mtty":
+            stop_mtty(args, tmp, checks)
         if srv:
             stop_server(srv, socks, checks)
             if checks.failed():
