@@ -2,13 +2,15 @@
 """Boot the sid kernel under QEMU (TCG) with a device served by `uvfio serve`
 attached through QEMU's vfio-user-pci client, and collect the guest's checks.
 
-  run_qemu.py --device edu|gpio [--memfd] --uvfio PATH
+  run_qemu.py --device edu|gpio [--memfd] [--trace] --uvfio PATH
   run_qemu.py --device none       (harness only: no device, lists PCI devices)
   run_qemu.py --device qemu-edu   (reference: QEMU's own edu, same guest checks)
 
 The guest prints "CHECK <name> PASS|FAIL <detail>" lines and GUEST-DONE. The
 runner fails on any FAIL, on a missing GUEST-DONE, on a timeout, and if the
 server does not exit 0 on SIGTERM or leaves its socket behind. Exit 77 = skip.
+With --trace, QEMU reaches the server through `uvfio trace --json`: the guest's
+checks must pass unchanged, and the decoded traffic is checked too.
 """
 import argparse
 import os
@@ -65,7 +67,8 @@ def control(path, line):
 
 
 def start_server(args, tmp):
-    sock = os.path.join(tmp, "dev.sock")
+    # With --trace the proxy listens on dev.sock, where QEMU connects.
+    sock = os.path.join(tmp, "real.sock" if args.trace else "dev.sock")
     cmd = [args.uvfio, "serve", args.device, "--socket", sock]
     if args.device == "gpio":
         cmd += ["--control", os.path.join(tmp, "ctl.sock")]
@@ -82,6 +85,71 @@ def start_server(args, tmp):
         time.sleep(0.02)
     log(f"server: {' '.join(cmd)} (pid {srv.pid})")
     return srv, want
+
+
+def start_trace(args, tmp, server_sock):
+    """`uvfio trace --json` on dev.sock in front of the server."""
+    listen = os.path.join(tmp, "dev.sock")
+    out = open(os.path.join(tmp, "trace.json"), "wb")
+    err = open(os.path.join(tmp, "trace.err"), "wb")
+    cmd = [args.uvfio, "trace", "--listen", listen, "--connect", server_sock, "--json"]
+    tr = subprocess.Popen(cmd, stdout=out, stderr=err)
+    deadline = time.monotonic() + 5
+    while not os.path.exists(listen):
+        if tr.poll() is not None or time.monotonic() > deadline:
+            tr.kill()
+            tr.wait()
+            sys.exit(f"uvfio trace did not listen: {' '.join(cmd)}")
+        time.sleep(0.02)
+    time.sleep(0.05)
+    log(f"trace: {' '.join(cmd)} (pid {tr.pid})")
+    return tr
+
+
+def check_trace(args, tr, tmp, checks):
+    """Stops the proxy and checks what it decoded of QEMU's traffic."""
+    import json
+    tr.send_signal(signal.SIGTERM)
+    try:
+        rc = tr.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        tr.kill()
+        rc = tr.wait()
+    checks.add("trace-exit", rc == 0 and not os.path.exists(os.path.join(tmp, "dev.sock")),
+               f"SIGTERM: exit status {rc}")
+    try:
+        msgs = [json.loads(x) for x in open(os.path.join(tmp, "trace.json"))]
+    except ValueError as e:
+        checks.add("trace-json", False, f"a line is not JSON: {e}")
+        return
+    req = [m for m in msgs if not m["reply"]]
+    rep = [m for m in msgs if m["reply"]]
+    answered = sorted((m["dir"], m["msg_id"], m["cmd"]) for m in req if not m["no_reply"])
+    replies = sorted(("c2s" if m["dir"] == "s2c" else "s2c", m["msg_id"], m["cmd"])
+                     for m in rep)
+    checks.add("trace-replies", answered == replies and
+               all("latency_us" in m for m in rep),
+               f"{len(req)} requests ({sum(m['no_reply'] for m in req)} posted), "
+               f"{len(rep)} replies, each matched")
+    cmds = {m["cmd"] for m in req}
+    maps = [m for m in req if m["cmd"] == "DMA_MAP"]
+    irqs = [m for m in req if m["cmd"] == "DEVICE_SET_IRQS" and m["fds"]]
+    want = {"VERSION", "DEVICE_GET_INFO", "DEVICE_GET_REGION_INFO", "DEVICE_GET_IRQ_INFO",
+            "REGION_READ", "REGION_WRITE", "DMA_MAP", "DEVICE_SET_IRQS"}
+    checks.add("trace-commands", want <= cmds, "seen: " + " ".join(sorted(cmds)))
+    if args.memfd:
+        ok = any(m["fds"] == 1 for m in maps)
+        detail = f"{sum(m['fds'] for m in maps)} of {len(maps)} DMA_MAPs carried an fd"
+    else:
+        ok = maps and all(m["fds"] == 0 for m in maps)
+        detail = f"{len(maps)} DMA_MAPs, none with an fd"
+    checks.add("trace-dma-map", bool(ok), detail)
+    checks.add("trace-irq-fds", bool(irqs),
+               f"{len(irqs)} SET_IRQS with eventfds ({sum(m['fds'] for m in irqs)} fds)")
+    if args.device == "edu" and not args.memfd:
+        s2c = [m for m in req if m["dir"] == "s2c"]
+        checks.add("trace-server-dma", any(m["cmd"] in ("DMA_READ", "DMA_WRITE") for m in s2c),
+                   f"{len(s2c)} server-initiated DMA_READ/DMA_WRITE, each answered by QEMU")
 
 
 def stop_server(srv, socks, checks):
@@ -212,6 +280,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=150)
     ap.add_argument("--console", action="store_true", help="print the whole guest console")
     ap.add_argument("--append", default="quiet", help="extra kernel command line")
+    ap.add_argument("--trace", action="store_true",
+                    help="put `uvfio trace` between QEMU and the server, check its output")
     args = ap.parse_args()
     if os.geteuid() != 0:
         log("SKIP: the guest tests need root (chroot, mount namespaces)")
@@ -239,7 +309,7 @@ def main():
     log(f"device: {args.device}" + (f", {dma}" if args.device == "edu" else ""))
 
     tmp = tempfile.mkdtemp(prefix="uvfio-guest-")
-    srv = None
+    srv = tr = None
     checks = Checks()
     try:
         for f in (kernel, initrd):  # QEMU sees them in /sock
@@ -249,10 +319,14 @@ def main():
                 shutil.copy(f, tmp)
         if args.device in ("edu", "gpio"):
             srv, socks = start_server(args, tmp)
+            if args.trace:
+                tr = start_trace(args, tmp, socks[0])
         checks = Checks()
         done, console = run_guest(args, chroot, tmp, kernel, initrd, checks)
         if not done:
             checks.add("guest-done", False, "no GUEST-DONE on the console")
+        if tr:
+            check_trace(args, tr, tmp, checks)
         if srv:
             stop_server(srv, socks, checks)
             if checks.failed():
@@ -261,6 +335,9 @@ def main():
                     for line in f.read().splitlines()[-40:]:
                         log("  | " + line)
     finally:
+        if tr and tr.poll() is None:
+            tr.kill()
+            tr.wait()
         if srv and srv.poll() is None:
             srv.kill()
             srv.wait()
