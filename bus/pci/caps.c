@@ -185,7 +185,8 @@ int pci_caps_init(struct uvfio_pci_device *pdev)
 	}
 	if (cb.next != PCI_CAP_FIRST)
 		pci_set_status_locked(pdev, PCI_STATUS_CAP_LIST);
-	return 0;
+	/* Extended capabilities from 0x100 (only SR-IOV so far). */
+	return pci_sriov_init(pdev);
 }
 
 bool pci_pm_d3_locked(const struct uvfio_pci_device *pdev)

@@ -156,7 +156,12 @@ int pci_config_init(struct uvfio_pci_device *pdev)
  */
 void pci_config_reset_locked(struct uvfio_pci_device *pdev)
 {
+	uint8_t sriov[PCI_EXT_CAP_SRIOV_SIZEOF];
+
+	/* The SR-IOV capability survives: VFs stay up with their clients. */
+	pci_sriov_save_locked(pdev, sriov);
 	memcpy(pdev->cfg, pdev->power_on, sizeof(pdev->cfg));
+	pci_sriov_restore_locked(pdev, sriov);
 	pci_msix_reset_locked(pdev);
 	if (pdev->dev)
 		uvfio_device_set_bus_master(pdev->dev, false);
@@ -208,7 +213,9 @@ static void config_write_chunk(struct uvfio_pci_device *pdev, uint32_t pos,
 	}
 	if (pos <= PCI_COMMAND + 1 && pos + len > PCI_COMMAND)
 		command_written(pdev, old_cmd);
-	if (pos >= PCI_CAP_FIRST)
+	if (pos >= PCI_EXT_CAP_FIRST && pdev->sriov_cap)
+		pci_sriov_written_locked(pdev, pos, len, old);
+	else if (pos >= PCI_CAP_FIRST && pos < PCI_CFG_SIZE_LEGACY)
 		pci_caps_written_locked(pdev, pos, len, old, flr);
 }
 
@@ -252,6 +259,9 @@ ssize_t pci_config_rw(struct uvfio_pci_device *pdev, uint64_t pos, void *buf,
 	}
 	pthread_mutex_unlock(&pdev->lock);
 
+	/* VF Enable changed: the PF's hook runs without our lock. */
+	if (write)
+		pci_sriov_apply(pdev);
 	/* FLR runs the device's reset op, which must not see our lock held. */
 	if (flr) {
 		int ret = pci_function_reset(pdev);

@@ -231,6 +231,7 @@ struct uvfio_pci_device *uvfio_pci_create(const char *name,
 	pdev->info = *info;
 	pdev->priv = priv;
 	pdev->irq_mode = PCI_IRQ_NONE;
+	pdev->sriov_pending = -1;
 	for (int i = 0; i < 6; i++)
 		pdev->bar_fd[i] = -1;
 	pthread_mutex_init(&pdev->lock, NULL);
@@ -258,6 +259,8 @@ struct uvfio_pci_device *uvfio_pci_create(const char *name,
 	ret = setup_regions(pdev);
 	if (!ret)
 		ret = setup_irqs(pdev);
+	if (!ret)
+		ret = pci_sriov_add_feature(pdev);
 	if (ret)
 		goto err_bars;
 	uvfio_device_set_bus_master(pdev->dev, false);

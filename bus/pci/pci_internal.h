@@ -6,6 +6,7 @@
  *   caps.c    capability list (PM, MSI, MSI-X, PCIe) and its side effects
  *   bar.c     BAR and ROM region access, mappable BAR memfds, MSI-X table/PBA
  *   intr.c    interrupt routing (INTx/MSI/MSI-X) and the SET_IRQS mode rules
+ *   sriov.c   the SR-IOV extended capability, VF Enable, the VF token
  */
 #ifndef UVFIO_BUS_PCI_INTERNAL_H
 #define UVFIO_BUS_PCI_INTERNAL_H
@@ -51,6 +52,17 @@ struct uvfio_pci_device {
 	/* Capability offsets in config space; 0 = absent. */
 	uint8_t pm_cap, msi_cap, msix_cap, exp_cap;
 	uint8_t msi_len;
+	uint16_t sriov_cap; /* extended capability offset; 0 = absent */
+
+	/*
+	 * SR-IOV: a VF Enable change waiting for ops->sriov_configure, which
+	 * runs once `lock` is dropped (-1: none, else the VF count, 0 = off).
+	 * The VF token (PCI_VF_TOKEN) and whether one was set, under `lock`.
+	 */
+	int sriov_pending;
+	uint16_t sriov_num_vfs;
+	bool vf_token_set;
+	uint8_t vf_token[16];
 
 	/* MSI-X table (16 bytes per entry) and PBA (one bit per vector). */
 	uint8_t *msix_table;
@@ -141,6 +153,16 @@ void pci_irq_mode_reset(struct uvfio_pci_device *pdev);
 extern const struct uvfio_migration_ops pci_mig_ops;
 void pci_mig_init(struct uvfio_pci_device *pdev);
 void pci_mig_fini(struct uvfio_pci_device *pdev);
+
+/* sriov.c */
+#define PCI_EXT_CAP_FIRST 0x100u
+int pci_sriov_init(struct uvfio_pci_device *pdev);
+int pci_sriov_add_feature(struct uvfio_pci_device *pdev);
+void pci_sriov_written_locked(struct uvfio_pci_device *pdev, uint32_t pos,
+			      uint32_t len, const uint8_t *old);
+void pci_sriov_apply(struct uvfio_pci_device *pdev);
+void pci_sriov_save_locked(const struct uvfio_pci_device *pdev, uint8_t *save);
+void pci_sriov_restore_locked(struct uvfio_pci_device *pdev, const uint8_t *save);
 
 /* pci.c */
 int pci_function_reset(struct uvfio_pci_device *pdev);

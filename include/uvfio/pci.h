@@ -123,6 +123,15 @@ struct uvfio_pci_ops {
 	int (*set_running)(struct uvfio_pci_device *pdev, bool running);
 	int (*save)(struct uvfio_pci_device *pdev, struct uvfio_mig_writer *w);
 	int (*load)(struct uvfio_pci_device *pdev, struct uvfio_mig_reader *r);
+	/*
+	 * SR-IOV (info.sriov.total_vfs != 0): the client set VF Enable with
+	 * NumVFs = num_vfs (bring up num_vfs VFs), or cleared it (num_vfs 0:
+	 * tear them down). Called from the config write, without the bus lock.
+	 * Returns 0 or -errno: the write then has no effect (VF Enable keeps
+	 * its old value) and the bus driver logs the error; -EBUSY is what a
+	 * PF answers while a VF still has a client. NULL: always succeeds.
+	 */
+	int (*sriov_configure)(struct uvfio_pci_device *pdev, uint16_t num_vfs);
 };
 
 struct uvfio_pci_msi_info {
@@ -147,6 +156,26 @@ struct uvfio_pci_rom_info {
 	size_t len;	  /* 0 with size 0: no ROM */
 };
 
+/*
+ * An SR-IOV extended capability at 0x100 (needs pcie: 4 KiB config space).
+ * Config rules: NumVFs is writable while VF Enable is clear and takes values
+ * <= TotalVFs (a larger value is dropped); VF Enable and VF MSE are the
+ * writable control bits; System Page Size takes 4 KiB only; the VF BARs size
+ * like BARs; the rest is read-only. VF Enable 0 -> 1 and 1 -> 0 call
+ * ops->sriov_configure. A function reset (FLR, DEVICE_RESET, last close)
+ * leaves the capability as it is, so resetting the PF never pulls VFs from
+ * under their clients. A PF with this capability offers
+ * VFIO_DEVICE_FEATURE_PCI_VF_TOKEN (SET only, a 16-byte UUID), as vfio-pci.
+ */
+struct uvfio_pci_sriov_info {
+	uint16_t total_vfs;	 /* 0: no SR-IOV capability */
+	uint16_t initial_vfs;	 /* 0: total_vfs */
+	uint16_t vf_offset;	 /* routing ID of VF 1 minus the PF's; 0: 1 */
+	uint16_t vf_stride;	 /* between VFs; 0: 1 */
+	uint16_t vf_device_id;
+	uint32_t vf_bar_size[6]; /* 32-bit memory BARs of each VF; 0 or 2^n >= 16 */
+};
+
 struct uvfio_pci_info {
 	uint16_t vendor_id, device_id;
 	uint16_t subsystem_vendor_id, subsystem_id;
@@ -160,6 +189,7 @@ struct uvfio_pci_info {
 	struct uvfio_pci_msi_info msi;
 	struct uvfio_pci_msix_info msix;
 	bool pcie;	       /* PCI Express endpoint cap v2 with FLR; 4 KiB config */
+	struct uvfio_pci_sriov_info sriov; /* extended cap at 0x100; needs pcie */
 	const struct uvfio_pci_ops *ops; /* may be NULL; not copied: must outlive the device */
 };
 
@@ -221,6 +251,21 @@ void uvfio_pci_lower_irq(struct uvfio_pci_device *pdev);
 
 /* COMMAND.BUS_MASTER; the core's uvfio_device_dma_read/write follow it. */
 bool uvfio_pci_bus_master(struct uvfio_pci_device *pdev);
+
+/* SR-IOV: the number of VFs enabled now (0 with VF Enable clear). */
+uint16_t uvfio_pci_sriov_num_vfs(struct uvfio_pci_device *pdev);
+/*
+ * May a client open a VF of this PF, presenting `token` (16-byte UUID, or
+ * NULL for none)? The kernel's vfio_pci_validate_vf_token() for a VF:
+ *   - the PF has a user (open) or a token was set: the token must be given
+ *     and match the PF's, else -EACCES;
+ *   - otherwise (the PF is not owned by a user, no token set): allowed
+ *     without a token; a token given anyway is -EINVAL.
+ * `why` (may be NULL) gets a static reason for the log on refusal.
+ * -ENODEV if pdev has no SR-IOV capability.
+ */
+int uvfio_pci_sriov_check_vf_token(struct uvfio_pci_device *pdev,
+				   const uint8_t *token, const char **why);
 
 /* Read-only view of the emulated config space (uvfio_pci_config_size()
  * bytes, little endian). For inspection and tests; may change under you. */
