@@ -343,6 +343,41 @@ static int migration_member(struct jp *p, const char *key, bool fits, void *ctx)
 	return skip_member(p, key, fits, ctx);
 }
 
+/*
+ * A UUID string "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (docs/
+ * protocol-extensions.md: vf_token); anything else is -EINVAL.
+ */
+static int get_uuid(struct jp *p, uint8_t out[16])
+{
+	static const char dash_at[] = { 8, 13, 18, 23 };
+	const char *s;
+	unsigned int n = 0;
+
+	if (peek(p) != '"' || p->len - p->pos < 38 || p->s[p->pos + 37] != '"')
+		return -EINVAL;
+	s = p->s + p->pos + 1;
+	for (int i = 0; i < 36; i++) {
+		bool dash = memchr(dash_at, i, sizeof(dash_at)) != NULL;
+		int hi, lo;
+
+		if (dash) {
+			if (s[i] != '-')
+				return -EINVAL;
+			continue;
+		}
+		hi = hexval(s[i]);
+		lo = i + 1 < 36 ? hexval(s[i + 1]) : -1;
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		out[n++] = (uint8_t)(hi << 4 | lo);
+		i++;
+	}
+	if (n != 16)
+		return -EINVAL;
+	p->pos += 38;
+	return 0;
+}
+
 static int caps_member(struct jp *p, const char *key, bool fits, void *ctx)
 {
 	struct vu_caps *caps = ctx;
@@ -374,6 +409,12 @@ static int caps_member(struct jp *p, const char *key, bool fits, void *ctx)
 	}
 	if (!strcmp(key, "write_multiple"))
 		return get_bool(p, &caps->write_multiple);
+	if (!strcmp(key, "vf_token")) {
+		ret = get_uuid(p, caps->vf_token);
+		if (!ret)
+			caps->has_vf_token = true;
+		return ret;
+	}
 	if (!strcmp(key, "twin_socket")) {
 		if (peek(p) != '{')
 			return -EINVAL;
@@ -455,6 +496,13 @@ ssize_t vu_caps_emit(const struct vu_caps *caps, char *buf, size_t cap)
 	if (caps->has_migration)
 		EMIT(",\"migration\":{\"pgsize\":%" PRIu64 ",\"max_bitmap_size\":%" PRIu64 "}",
 		     caps->mig_pgsize, caps->mig_max_bitmap_size);
+	if (caps->has_vf_token) {
+		const uint8_t *u = caps->vf_token;
+
+		EMIT(",\"vf_token\":\"%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		     "%02x%02x%02x%02x%02x%02x\"", u[0], u[1], u[2], u[3], u[4], u[5],
+		     u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+	}
 	EMIT("}}");
 #undef EMIT
 	if (n >= cap)

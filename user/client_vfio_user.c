@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <uvfio/log.h>
+#include <uvfio/mdev.h>
 
 #include "core/vfio_compat.h"
 #include "user/client_vfio_user.h"
@@ -47,7 +48,7 @@ static int vu_connect(struct vu_client *vc, const char *path, uint32_t timeout_m
 	return 0;
 }
 
-static int vu_version(struct vu_client *vc)
+static int vu_version(struct vu_client *vc, const struct uvfio_client_opts *opts)
 {
 	uint8_t req[sizeof(struct vfio_user_version) + VFIO_USER_MAX_CAPS_JSON];
 	uint8_t rep[sizeof(struct vfio_user_version) + VFIO_USER_MAX_CAPS_JSON];
@@ -61,6 +62,14 @@ static int vu_version(struct vu_client *vc)
 	vu_caps_defaults(&ours);
 	ours.max_msg_fds = VU_CLIENT_MAX_FDS;
 	ours.max_data_xfer_size = VU_CLIENT_MAX_XFER;
+	if (opts->vf_token) {
+		if (uvfio_mdev_uuid_parse(opts->vf_token, ours.vf_token)) {
+			uvfio_log(UVFIO_LOG_ERR, vc->who, "vf_token '%s' is not a UUID",
+				  opts->vf_token);
+			return -EINVAL;
+		}
+		ours.has_vf_token = true;
+	}
 	n = vu_caps_emit(&ours, json, sizeof(json));
 	if (n < 0)
 		return (int)n;
@@ -68,6 +77,10 @@ static int vu_version(struct vu_client *vc)
 	if (n < 0)
 		return (int)n;
 	rc = vu_call_simple(vc, VFIO_USER_VERSION, req, (size_t)n, rep, sizeof(rep), &len);
+	if (rc == -EACCES || rc == -EPERM)
+		uvfio_log(UVFIO_LOG_ERR, vc->who,
+			  "the server refused to open the device: %s (%s)", strerror(-rc),
+			  opts->vf_token ? "wrong VF token?" : "a VF needs its PF's VF token");
 	if (rc)
 		return rc;
 	if (vu_version_rep_parse(rep, len, &v)) {
@@ -148,7 +161,7 @@ static int vu_open(struct uvfio_client *c, const char *path,
 		uvfio_log(UVFIO_LOG_DEBUG, vc->who, "connect: %s", strerror(-rc));
 		goto err;
 	}
-	rc = vu_version(vc);
+	rc = vu_version(vc, opts);
 	if (rc)
 		goto err;
 	return 0;

@@ -339,6 +339,8 @@ struct vu_caps {
 	bool has_migration;	     /* legacy object, tolerated */
 	uint64_t mig_pgsize;
 	uint64_t mig_max_bitmap_size;
+	bool has_vf_token;	     /* "vf_token": UUID string (uvfio extension) */
+	uint8_t vf_token[16];
 };
 
 #define VU_CAPS_MAX_DEPTH 8 /* nesting of objects/arrays, top level = 1 */

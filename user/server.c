@@ -430,3 +430,10 @@ int uvfio_server_run(struct uvfio_server *srv)
 	}
 	return ret;
 }
+
+void uvfio_server_set_open_check(struct uvfio_server *srv,
+				 uvfio_server_open_check_fn fn, void *opaque)
+{
+	srv->open_check = fn;
+	srv->open_check_opaque = opaque;
+}

@@ -335,6 +335,8 @@ void vu_conn_handle(struct vu_conn *c, struct vu_msg *m)
 		goto out;
 	if (ret) {
 		send_error(c, h, ret);
+		if (c->close_after_reply)
+			c->dead = true; /* refused at VERSION: hang up */
 		goto out;
 	}
 	vu_hdr_encode(c->rbuf, h->msg_id, h->cmd, (uint32_t)r.len,

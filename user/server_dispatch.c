@@ -54,6 +54,16 @@ static int h_version(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 			return ret;
 		}
 	}
+	/* Who may open the device (a VF checks its PF's token): refused ->
+	 * error reply, then the connection is closed. */
+	if (srv->open_check) {
+		ret = srv->open_check(srv->open_check_opaque,
+				      peer.has_vf_token ? peer.vf_token : NULL, c->name);
+		if (ret) {
+			c->close_after_reply = true;
+			return ret;
+		}
+	}
 
 	vu_caps_defaults(&ours);
 	ours.max_msg_fds = VFIO_USER_SERVER_MAX_FDS;

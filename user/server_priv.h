@@ -75,6 +75,7 @@ struct vu_conn {
 	char name[48]; /* "<device>#<n>": names the connection in every log line */
 	struct uvfio_tp tp;
 	bool versioned;	  /* VERSION negotiated: the device is open */
+	bool close_after_reply; /* refused at VERSION: reply, then hang up */
 	bool dead;	  /* stream unusable: close once the current call unwinds */
 	bool in_cmd;	  /* a command is being dispatched */
 	bool told_in_cmd_dma; /* logged: a DMA inside a command holds commands */
@@ -128,6 +129,8 @@ struct uvfio_server {
 	pthread_t owner;  /* the thread that dispatches (creates, at first):
 			     the only one that reads the socket */
 	bool dispatching; /* inside uvfio_server_dispatch() */
+	uvfio_server_open_check_fn open_check; /* uvfio_server_set_open_check() */
+	void *open_check_opaque;
 };
 
 /* server_conn.c */

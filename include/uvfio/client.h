@@ -29,6 +29,16 @@ struct uvfio_client;
 
 struct uvfio_client_opts {
 	uint32_t timeout_ms; /* per reply; 0: 5000. A dead server never hangs a call. */
+	/*
+	 * The VF token (a UUID, "8-4-4-4-12") shared with the PF's user, or
+	 * NULL. Needed to open an SR-IOV VF whose PF is owned by a user or has
+	 * a token set. vfio-user: sent as "vf_token" in VERSION's capabilities
+	 * (docs/protocol-extensions.md); a refusal fails the open with the
+	 * server's errno (EACCES, as the kernel). Kernel VFIO: passed as
+	 * "BDF vf_token=UUID" to VFIO_GROUP_GET_DEVICE_FD, or in the iommufd
+	 * cdev's BIND_IOMMUFD token. A malformed UUID: -EINVAL.
+	 */
+	const char *vf_token;
 };
 
 /* -EPROTONOSUPPORT: the location names no backend this build has. */

@@ -104,6 +104,19 @@ int uvfio_server_run(struct uvfio_server *srv);
 /* Async-signal-safe and thread-safe. */
 void uvfio_server_stop(struct uvfio_server *srv);
 
+/*
+ * Decide at VERSION whether a client may open the device. `vf_token` is the
+ * 16-byte UUID the client sent as "vf_token" in its capabilities
+ * (docs/protocol-extensions.md), or NULL; `conn` names the connection for
+ * logs. Return 0 to go on, or a negative errno: the VERSION gets an error
+ * reply with it and the connection is closed (the check logs the reason).
+ * Without a check, a vf_token is ignored. Set it before serving.
+ */
+typedef int (*uvfio_server_open_check_fn)(void *opaque, const uint8_t *vf_token,
+					  const char *conn);
+void uvfio_server_set_open_check(struct uvfio_server *srv,
+				 uvfio_server_open_check_fn fn, void *opaque);
+
 /* Whether a client is connected now. */
 int uvfio_server_has_client(struct uvfio_server *srv);
 

@@ -203,6 +203,41 @@ static void test_emit_roundtrip(void **state)
 	assert_int_equal(vu_caps_emit(&in, buf, (size_t)n + 1), n);
 }
 
+/* uvfio's extension: "vf_token", a UUID string (docs/protocol-extensions.md). */
+static void test_vf_token(void **state)
+{
+	static const uint8_t want[16] = { 0xbd, 0x8d, 0x9d, 0x2b, 0x5a, 0x5f, 0x4f, 0x5a,
+					  0xa2, 0x11, 0xf5, 0x91, 0x51, 0x4b, 0xa1, 0xf3 };
+	struct vu_caps c;
+	char buf[512];
+
+	(void)state;
+	assert_int_equal(parse("{\"capabilities\":{\"vf_token\":"
+			       "\"bd8d9d2b-5a5f-4f5a-A211-f591514ba1f3\"}}", &c), 0);
+	assert_true(c.has_vf_token);
+	assert_memory_equal(c.vf_token, want, 16);
+	assert_int_equal(parse("{\"capabilities\":{}}", &c), 0);
+	assert_false(c.has_vf_token);
+	assert_int_equal(parse("{\"capabilities\":{\"vf_token\":"
+			       "\"bd8d9d2b-5a5f-4f5a-a211-f591514ba1f\"}}", &c), -EINVAL);
+	assert_int_equal(parse("{\"capabilities\":{\"vf_token\":"
+			       "\"bd8d9d2b5a5f-4f5a-a211-f591514ba1f3x\"}}", &c), -EINVAL);
+	assert_int_equal(parse("{\"capabilities\":{\"vf_token\":"
+			       "\"bd8d9d2b-5a5f-4f5a-a211-f591514ba1g3\"}}", &c), -EINVAL);
+	assert_int_equal(parse("{\"capabilities\":{\"vf_token\":7}}", &c), -EINVAL);
+	/* At the top level it is not ours: ignored like any unknown key. */
+	assert_int_equal(parse("{\"vf_token\":7,\"capabilities\":{}}", &c), 0);
+	assert_false(c.has_vf_token);
+	vu_caps_defaults(&c);
+	c.has_vf_token = true;
+	memcpy(c.vf_token, want, 16);
+	assert_true(vu_caps_emit(&c, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "\"vf_token\":\"bd8d9d2b-5a5f-4f5a-a211-f591514ba1f3\""));
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(parse(buf, &c), 0);
+	assert_memory_equal(c.vf_token, want, 16);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +248,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_emit_roundtrip),
+		cmocka_unit_test(test_vf_token),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
