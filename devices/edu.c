@@ -74,6 +74,7 @@
 #include <uvfio/pci.h>
 
 #include "devices/samples.h"
+#include "devices/edu.h"
 
 #define EDU_BAR_SIZE		(1u << 20)
 
@@ -108,6 +109,7 @@
 
 struct edu {
 	struct uvfio_pci_device *pdev;
+	void *owner; /* edu_new()'s caller (an SR-IOV PF's sample) */
 	/* Readable while a DMA waits to run (see the header comment). */
 	int work_fd;
 	/* Guards the registers and the buffer: BAR handlers may run on more
@@ -477,14 +479,14 @@ static int edu_reset(struct uvfio_pci_device *pdev)
 	return 0;
 }
 
-static int edu_event_fd(void *priv)
+int edu_event_fd(void *priv)
 {
 	struct edu *edu = priv;
 
 	return edu->work_fd;
 }
 
-static int edu_handle_event(void *priv)
+int edu_handle_event(void *priv)
 {
 	struct edu *edu = priv;
 	uint64_t n;
@@ -633,7 +635,7 @@ out:
 	return ret;
 }
 
-static const struct uvfio_pci_ops edu_pci_ops = {
+const struct uvfio_pci_ops edu_pci_ops = {
 	.reset = edu_reset,
 	.bar_read = edu_bar_read,
 	.bar_write = edu_bar_write,
@@ -644,7 +646,7 @@ static const struct uvfio_pci_ops edu_pci_ops = {
 	.load = edu_load,
 };
 
-static const struct uvfio_pci_info edu_pci_info = {
+const struct uvfio_pci_info edu_pci_info = {
 	.vendor_id = 0x1234,
 	.device_id = 0x11e8,
 	.subsystem_vendor_id = 0x1af4, /* QEMU's default subsystem IDs */
@@ -657,10 +659,8 @@ static const struct uvfio_pci_info edu_pci_info = {
 	.ops = &edu_pci_ops,
 };
 
-static void edu_destroy(void *priv)
+void edu_free(struct edu *edu)
 {
-	struct edu *edu = priv;
-
 	if (!edu)
 		return;
 	uvfio_pci_destroy(edu->pdev);
@@ -670,18 +670,21 @@ static void edu_destroy(void *priv)
 	free(edu);
 }
 
-static int edu_create(int argc, char **argv, struct uvfio_sample_dev *out)
+static void edu_destroy(void *priv)
+{
+	edu_free(priv);
+}
+
+int edu_new(const char *name, const struct uvfio_pci_info *info, void *owner,
+	    struct edu **out)
 {
 	struct edu *edu;
 	int ret;
 
-	if (argc > 1) {
-		uvfio_log(UVFIO_LOG_ERR, "edu", "no device options, got '%s'", argv[1]);
-		return -EINVAL;
-	}
 	edu = calloc(1, sizeof(*edu));
 	if (!edu)
 		return -ENOMEM;
+	edu->owner = owner;
 	ret = -pthread_mutex_init(&edu->lock, NULL);
 	if (ret)
 		goto err_free;
@@ -695,13 +698,12 @@ static int edu_create(int argc, char **argv, struct uvfio_sample_dev *out)
 		ret = -errno;
 		goto err_lock;
 	}
-	edu->pdev = uvfio_pci_create("edu", &edu_pci_info, edu);
+	edu->pdev = uvfio_pci_create(name, info, edu);
 	if (!edu->pdev) {
 		ret = -errno;
 		goto err_fd;
 	}
-	out->dev = uvfio_pci_to_device(edu->pdev);
-	out->priv = edu;
+	*out = edu;
 	return 0;
 
 err_fd:
@@ -712,6 +714,33 @@ err_lock:
 err_free:
 	free(edu);
 	return ret;
+}
+
+struct uvfio_pci_device *edu_pdev(struct edu *edu)
+{
+	return edu->pdev;
+}
+
+void *edu_owner(struct edu *edu)
+{
+	return edu->owner;
+}
+
+static int edu_create(int argc, char **argv, struct uvfio_sample_dev *out)
+{
+	struct edu *edu;
+	int ret;
+
+	if (argc > 1) {
+		uvfio_log(UVFIO_LOG_ERR, "edu", "no device options, got '%s'", argv[1]);
+		return -EINVAL;
+	}
+	ret = edu_new("edu", &edu_pci_info, NULL, &edu);
+	if (ret)
+		return ret;
+	out->dev = uvfio_pci_to_device(edu->pdev);
+	out->priv = edu;
+	return 0;
 }
 
 const struct uvfio_sample uvfio_sample_edu = {

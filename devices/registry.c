@@ -7,6 +7,7 @@
 
 const struct uvfio_sample *const uvfio_samples[] = {
 	&uvfio_sample_edu,
+	&uvfio_sample_edu_sriov,
 	&uvfio_sample_gpio,
 	&uvfio_sample_cdx_demo,
 	&uvfio_sample_testdev,

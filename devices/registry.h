@@ -24,6 +24,7 @@
 #include <stddef.h>
 
 #include <uvfio/device.h>
+#include <uvfio/server.h>
 
 struct uvfio_sample_dev {
 	struct uvfio_device *dev;
@@ -45,6 +46,14 @@ struct uvfio_sample {
 	/* Optional: event_fd() is readable. Returns 0 or a negative errno
 	 * (which the loop logs; it keeps serving). */
 	int (*handle_event)(void *priv);
+	/*
+	 * Optional: the device is being served by `srv` at `socket` (NULL with
+	 * an inherited listening socket); detach() comes before the server is
+	 * destroyed. A PF uses them to serve its VFs on the same thread
+	 * (devices/sriov.h). attach returns 0 or a negative errno.
+	 */
+	int (*attach)(void *priv, struct uvfio_server *srv, const char *socket);
+	void (*detach)(void *priv);
 	/* Free what create() made, after unregister if it was registered. */
 	void (*destroy)(void *priv);
 };

@@ -396,9 +396,19 @@ int cmd_serve(int argc, char **argv)
 			goto out_server;
 		}
 	}
+	if (sample->attach) {
+		ret = sample->attach(sd.priv, srv, a.socket);
+		if (ret) {
+			fprintf(stderr, "uvfio: serve: %s: %s\n", a.device, strerror(-ret));
+			goto out_fd;
+		}
+	}
 	ret = serve_loop(srv, sigfd);
 	if (!ret)
 		status = UVFIO_EXIT_OK;
+	if (sample->detach)
+		sample->detach(sd.priv);
+out_fd:
 	if (dev_fd >= 0)
 		uvfio_server_remove_fd(srv, dev_fd);
 out_server:
