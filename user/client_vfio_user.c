@@ -156,6 +156,16 @@ static int vu_open(struct uvfio_client *c, const char *path,
 	vc->max_msg = VFIO_USER_MAX_MSG_SIZE(VU_CLIENT_MAX_XFER);
 	uvfio_client_windows_init(&vc->wins, 0);
 
+	if (opts->vf_token) { /* checked before we bother the server */
+		uint8_t tok[16];
+
+		if (uvfio_mdev_uuid_parse(opts->vf_token, tok)) {
+			uvfio_log(UVFIO_LOG_ERR, vc->who, "vf_token '%s' is not a UUID",
+				  opts->vf_token);
+			rc = -EINVAL;
+			goto err;
+		}
+	}
 	rc = vu_connect(vc, path, opts->timeout_ms); /* 0: the transport's 5 s */
 	if (rc) {
 		uvfio_log(UVFIO_LOG_DEBUG, vc->who, "connect: %s", strerror(-rc));
