@@ -63,7 +63,6 @@ static int k_open(struct uvfio_client *c, const char *target,
 	int ret;
 
 	(void)target; /* the full location names the form */
-	(void)opts;
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return -ENOMEM;
@@ -73,7 +72,7 @@ static int k_open(struct uvfio_client *c, const char *target,
 		ret = -errno;
 		goto err_free;
 	}
-	ret = kvfio_handle_open(c->location, &k->h);
+	ret = kvfio_handle_open(c->location, opts->vf_token, &k->h);
 	if (ret)
 		goto err_idle;
 	ret = kvfio_dev_get_info(k->h->fd, &info, c->location);

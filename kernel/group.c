@@ -9,6 +9,7 @@
  * Callers hold the handle registry lock (handle.c).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,9 +132,18 @@ void kvfio_group_put(struct kvfio_group *g)
 	free(g);
 }
 
-int kvfio_group_device_fd(struct kvfio_group *g, const char *device)
+int kvfio_group_device_fd(struct kvfio_group *g, const char *device,
+			  const char *vf_token)
 {
-	int fd = ioctl(g->fd, VFIO_GROUP_GET_DEVICE_FD, device);
+	char name[KVFIO_NAME_MAX + 64];
+	int fd;
+
+	/* vfio-pci's match(): "BDF vf_token=UUID" (vfio_pci_core_match). */
+	if (vf_token)
+		snprintf(name, sizeof(name), "%s vf_token=%s", device, vf_token);
+	else
+		snprintf(name, sizeof(name), "%s", device);
+	fd = ioctl(g->fd, VFIO_GROUP_GET_DEVICE_FD, name);
 
 	if (fd < 0) {
 		int ret = -errno;

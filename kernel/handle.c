@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <uvfio/log.h>
+#include <uvfio/mdev.h>
 
 #include "kernel/kvfio.h"
 
@@ -32,9 +33,14 @@ static int key_of(const struct kvfio_target *t, char *key, size_t len)
 	return kvfio_path(key, len, "%s:%s", t->group_path, t->device);
 }
 
-static int open_cdev(struct kvfio_handle *h, const struct kvfio_target *t)
+static int open_cdev(struct kvfio_handle *h, const struct kvfio_target *t,
+		     const char *vf_token)
 {
+	uint8_t tok[16];
 	int ret;
+
+	if (vf_token && uvfio_mdev_uuid_parse(vf_token, tok))
+		return -EINVAL;
 
 	h->fd = open(t->cdev_path, O_RDWR | O_CLOEXEC);
 	if (h->fd < 0) {
@@ -45,7 +51,7 @@ static int open_cdev(struct kvfio_handle *h, const struct kvfio_target *t)
 	ret = kvfio_iommufd_get(&h->iommufd);
 	if (ret)
 		goto err_close;
-	ret = kvfio_iommufd_bind(h->iommufd, h->fd, h->name);
+	ret = kvfio_iommufd_bind(h->iommufd, h->fd, vf_token ? tok : NULL, h->name);
 	if (ret) {
 		/* iommufd refuses to own DMA of a group that a host driver
 		 * shares: name that device, as the group path does. */
@@ -74,14 +80,19 @@ err_close:
 	return ret;
 }
 
-static int open_group(struct kvfio_handle *h, const struct kvfio_target *t)
+static int open_group(struct kvfio_handle *h, const struct kvfio_target *t,
+		      const char *vf_token)
 {
+	uint8_t tok[16];
 	int ret;
+
+	if (vf_token && uvfio_mdev_uuid_parse(vf_token, tok))
+		return -EINVAL;
 
 	ret = kvfio_group_get(t, &h->group);
 	if (ret)
 		return ret;
-	ret = kvfio_group_device_fd(h->group, t->device);
+	ret = kvfio_group_device_fd(h->group, t->device, vf_token);
 	if (ret < 0) {
 		kvfio_group_put(h->group);
 		h->group = NULL;
@@ -91,7 +102,8 @@ static int open_group(struct kvfio_handle *h, const struct kvfio_target *t)
 	return 0;
 }
 
-int kvfio_handle_open(const char *location, struct kvfio_handle **out)
+int kvfio_handle_open(const char *location, const char *vf_token,
+		      struct kvfio_handle **out)
 {
 	struct kvfio_location loc;
 	struct kvfio_target t;
@@ -124,7 +136,7 @@ int kvfio_handle_open(const char *location, struct kvfio_handle **out)
 	h->fd = -1;
 	strcpy(h->key, key);
 	snprintf(h->name, sizeof(h->name), "%s", location);
-	ret = t.cdev ? open_cdev(h, &t) : open_group(h, &t);
+	ret = t.cdev ? open_cdev(h, &t, vf_token) : open_group(h, &t, vf_token);
 	if (ret) {
 		free(h);
 		goto out;

@@ -138,10 +138,24 @@ static int read_ranges(struct kvfio_iommufd *ctx, const char *who)
 	return 0;
 }
 
-int kvfio_iommufd_bind(struct kvfio_iommufd *ctx, int devfd, const char *who)
+/*
+ * VFIO_DEVICE_BIND_IOMMUFD with a VF token (Linux 6.17): the struct grew a
+ * token pointer; older headers lack it, so it is spelled out here.
+ */
+#define KVFIO_BIND_FLAG_TOKEN (1u << 0) /* VFIO_DEVICE_BIND_FLAG_TOKEN */
+struct kvfio_bind_iommufd_token {
+	__u32 argsz;
+	__u32 flags;
+	__s32 iommufd;
+	__u32 out_devid;
+	__aligned_u64 token_uuid_ptr;
+};
+
+int kvfio_iommufd_bind(struct kvfio_iommufd *ctx, int devfd, const uint8_t *vf_token,
+		       const char *who)
 {
-	struct vfio_device_bind_iommufd bind = {
-		.argsz = sizeof(bind),
+	struct kvfio_bind_iommufd_token bind = {
+		.argsz = sizeof(struct vfio_device_bind_iommufd),
 		.iommufd = ctx->fd,
 	};
 	struct vfio_device_attach_iommufd_pt attach = {
@@ -150,6 +164,11 @@ int kvfio_iommufd_bind(struct kvfio_iommufd *ctx, int devfd, const char *who)
 	};
 	int ret;
 
+	if (vf_token) {
+		bind.argsz = sizeof(bind);
+		bind.flags = KVFIO_BIND_FLAG_TOKEN;
+		bind.token_uuid_ptr = (uintptr_t)vf_token;
+	}
 	if (ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind)) {
 		ret = -errno;
 		/* EPERM: iommufd could not claim the group's DMA (another device

@@ -185,7 +185,9 @@ struct kvfio_group;
 int kvfio_group_get(const struct kvfio_target *t, struct kvfio_group **out);
 void kvfio_group_put(struct kvfio_group *g);
 /* VFIO_GROUP_GET_DEVICE_FD: a new fd or -errno. */
-int kvfio_group_device_fd(struct kvfio_group *g, const char *device);
+/* vf_token (UUID string or NULL): asked for as "device vf_token=UUID". */
+int kvfio_group_device_fd(struct kvfio_group *g, const char *device,
+			  const char *vf_token);
 struct kvfio_container *kvfio_group_container(struct kvfio_group *g);
 
 /* ---- iommufd.c ---------------------------------------------------------- */
@@ -195,7 +197,9 @@ struct kvfio_iommufd;
 int kvfio_iommufd_get(struct kvfio_iommufd **out);
 void kvfio_iommufd_put(struct kvfio_iommufd *ctx);
 /* BIND_IOMMUFD then ATTACH_IOMMUFD_PT to the IOAS; refreshes the ranges. */
-int kvfio_iommufd_bind(struct kvfio_iommufd *ctx, int devfd, const char *who);
+/* vf_token: 16 bytes (VFIO_DEVICE_BIND_FLAG_TOKEN, Linux 6.17+) or NULL. */
+int kvfio_iommufd_bind(struct kvfio_iommufd *ctx, int devfd, const uint8_t *vf_token,
+		       const char *who);
 int kvfio_iommufd_dma_map(struct kvfio_iommufd *ctx, uint64_t iova, uint64_t size,
 			  void *vaddr, uint32_t prot, const char *who);
 int kvfio_iommufd_dma_unmap(struct kvfio_iommufd *ctx, uint64_t iova,
@@ -216,7 +220,9 @@ struct kvfio_handle {
 	struct kvfio_handle *next;
 };
 
-int kvfio_handle_open(const char *location, struct kvfio_handle **out);
+/* vf_token: a UUID string for an SR-IOV VF (or PF) of vfio-pci, or NULL. */
+int kvfio_handle_open(const char *location, const char *vf_token,
+		      struct kvfio_handle **out);
 void kvfio_handle_put(struct kvfio_handle *h);
 int kvfio_handle_dma_map(struct kvfio_handle *h, uint64_t iova, uint64_t size,
 			 void *vaddr, uint32_t prot);
