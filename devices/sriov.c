@@ -27,6 +27,31 @@ void uvfio_sriov_host_init(struct uvfio_sriov_host *h, struct uvfio_pci_device *
 	h->opaque = opaque;
 }
 
+static bool vfs_in_use(struct uvfio_sriov_host *h)
+{
+	for (unsigned int i = 0; i < h->nr_vfs; i++)
+		if (uvfio_device_open_count(h->vfs[i].sd.dev))
+			return true;
+	return false;
+}
+
+/* VERSION on the PF: with VFs in use, the client must know their token. */
+static int pf_open_check(void *opaque, const uint8_t *token, const char *conn)
+{
+	struct uvfio_sriov_host *h = opaque;
+	const char *why = NULL;
+	int ret = uvfio_pci_sriov_check_pf_token(h->pf, token, vfs_in_use(h), &why);
+
+	if (ret)
+		uvfio_dev_log(uvfio_pci_to_device(h->pf), UVFIO_LOG_ERR,
+			      "SR-IOV: PF open (%s) refused: %s", conn,
+			      why ? why : strerror(-ret));
+	else if (token)
+		uvfio_dev_log(uvfio_pci_to_device(h->pf), UVFIO_LOG_INFO,
+			      "SR-IOV: VF token set by the opening client (%s)", conn);
+	return ret;
+}
+
 int uvfio_sriov_host_attach(struct uvfio_sriov_host *h, struct uvfio_server *srv,
 			    const char *socket)
 {
@@ -41,6 +66,7 @@ int uvfio_sriov_host_attach(struct uvfio_sriov_host *h, struct uvfio_server *srv
 	if (!h->base)
 		return -ENOMEM;
 	h->srv = srv;
+	uvfio_server_set_open_check(srv, pf_open_check, h);
 	return 0;
 }
 
@@ -184,6 +210,8 @@ int uvfio_sriov_host_configure(struct uvfio_sriov_host *h, uint16_t n)
 
 void uvfio_sriov_host_detach(struct uvfio_sriov_host *h)
 {
+	if (h->srv)
+		uvfio_server_set_open_check(h->srv, NULL, NULL);
 	all_down(h);
 	free(h->base);
 	h->base = NULL;

@@ -13,7 +13,10 @@
  *
  * Each VF server checks the VF token at VERSION against the PF
  * (uvfio_pci_sriov_check_vf_token): a refusal is logged on the PF, naming
- * the VF and the reason, and the client gets the errno.
+ * the VF and the reason, and the client gets the errno. The PF's server
+ * checks its clients too (uvfio_pci_sriov_check_pf_token): while a VF is
+ * in use a PF client must present the token; otherwise a token it presents
+ * becomes the PF's, as the kernel's "BDF vf_token=UUID" on a PF.
  *
  * Ownership: the host owns the VFs (their devices, servers, sockets); the
  * PF's sample owns the host. Teardown: uvfio_sriov_host_detach() (before the

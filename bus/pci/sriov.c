@@ -250,3 +250,36 @@ int uvfio_pci_sriov_check_vf_token(struct uvfio_pci_device *pdev,
 	}
 	return 0;
 }
+
+int uvfio_pci_sriov_check_pf_token(struct uvfio_pci_device *pdev,
+				   const uint8_t *token, bool vfs_in_use,
+				   const char **why)
+{
+	const char *dummy;
+	int ret = 0;
+
+	if (!why)
+		why = &dummy;
+	*why = NULL;
+	if (!pdev->sriov_cap) {
+		*why = "not an SR-IOV PF";
+		return -ENODEV;
+	}
+	pthread_mutex_lock(&pdev->lock);
+	if (vfs_in_use) {
+		if (!token) {
+			*why = "VFs are in use: the VF token is required";
+			ret = -EACCES;
+		} else if (!pdev->vf_token_set ||
+			   memcmp(token, pdev->vf_token, VF_TOKEN_LEN)) {
+			*why = "VFs are in use: incorrect VF token";
+			ret = -EACCES;
+		}
+	} else if (token) {
+		/* No VF user to protect: the token given becomes the PF's. */
+		memcpy(pdev->vf_token, token, VF_TOKEN_LEN);
+		pdev->vf_token_set = true;
+	}
+	pthread_mutex_unlock(&pdev->lock);
+	return ret;
+}

@@ -219,6 +219,26 @@ static void test_vf_token_check(void **state)
 	uvfio_pci_destroy(p);
 }
 
+static void test_pf_token_check(void **state)
+{
+	struct uvfio_pci_device *p = make_pf();
+	uint8_t a[16], b[16];
+
+	(void)state;
+	memset(a, 0xaa, sizeof(a));
+	memset(b, 0xbb, sizeof(b));
+	/* No VF in use: no token is fine, a token given becomes the PF's. */
+	assert_int_equal(uvfio_pci_sriov_check_pf_token(p, NULL, false, NULL), 0);
+	assert_int_equal(uvfio_pci_sriov_check_pf_token(p, a, false, NULL), 0);
+	assert_int_equal(uvfio_pci_sriov_check_vf_token(p, a, NULL), 0);
+	/* VFs in use: the token is required and must match. */
+	assert_int_equal(uvfio_pci_sriov_check_pf_token(p, NULL, true, NULL), -EACCES);
+	assert_int_equal(uvfio_pci_sriov_check_pf_token(p, b, true, NULL), -EACCES);
+	assert_int_equal(uvfio_pci_sriov_check_pf_token(p, a, true, NULL), 0);
+	assert_int_equal(uvfio_pci_sriov_check_vf_token(p, a, NULL), 0);
+	uvfio_pci_destroy(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_token_feature),
 		cmocka_unit_test(test_vf_token_check),
+		cmocka_unit_test(test_pf_token_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -267,6 +267,16 @@ uint16_t uvfio_pci_sriov_num_vfs(struct uvfio_pci_device *pdev);
 int uvfio_pci_sriov_check_vf_token(struct uvfio_pci_device *pdev,
 				   const uint8_t *token, const char **why);
 
+/*
+ * May a client open the PF itself, presenting `token` (or NULL)? The
+ * kernel's rule for a PF: while a VF is in use (`vfs_in_use`), the token
+ * must be given and match (else -EACCES); otherwise a token given sets the
+ * PF's VF token, and none is fine. -ENODEV without the SR-IOV capability.
+ */
+int uvfio_pci_sriov_check_pf_token(struct uvfio_pci_device *pdev,
+				   const uint8_t *token, bool vfs_in_use,
+				   const char **why);
+
 /* Read-only view of the emulated config space (uvfio_pci_config_size()
  * bytes, little endian). For inspection and tests; may change under you. */
 const uint8_t *uvfio_pci_config(struct uvfio_pci_device *pdev);

@@ -186,6 +186,13 @@ static void test_sriov(void **state)
 	assert_true(exists(path));
 	check_vf(vf0);
 
+	/* A VF is in use: a new PF client must know the token (the kernel's
+	 * "BDF vf_token=UUID" on a PF). */
+	uvfio_client_close(pf);
+	assert_int_equal(open_loc(pf_sock, NULL, &pf), -EACCES);
+	assert_int_equal(open_loc(pf_sock, WRONG, &pf), -EACCES);
+	assert_int_equal(open_loc(pf_sock, TOKEN, &pf), 0);
+
 	/* It left: now the VFs go, sockets and all. */
 	uvfio_client_close(vf0);
 	for (int t = 0; t < 100; t++) { /* the server sees the hang-up */
@@ -217,6 +224,7 @@ static void test_sriov(void **state)
 	assert_non_null(strstr(log, "incorrect VF token"));
 	assert_non_null(strstr(log, "VF token required"));
 	assert_non_null(strstr(log, "has a client"));
+	assert_non_null(strstr(log, "PF open (edu-pf#2) refused: VFs are in use"));
 }
 
 int main(int argc, char **argv)
