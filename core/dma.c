@@ -362,6 +362,8 @@ static uint64_t mark_dying(struct uvfio_dma *dma, uint64_t start, uint64_t last)
 		w->dying = true;
 		if (__builtin_add_overflow(total, win_size(w), &total))
 			total = UINT64_MAX; /* windows covering all of 2^64 */
+		if (w->node.last >= last)
+			break;
 	}
 	return total;
 }

@@ -71,12 +71,21 @@ static struct iova_node *rebalance(struct iova_node *n)
 
 static struct iova_node *insert(struct iova_node *root, struct iova_node *n)
 {
+	struct iova_node **link;
+	int h;
+
 	if (!root)
 		return n;
-	if (n->start < root->start)
-		root->left = insert(root->left, n);
-	else
-		root->right = insert(root->right, n);
+	link = n->start < root->start ? &root->left : &root->right;
+	h = height(*link);
+	*link = insert(*link, n);
+	/*
+	 * A subtree whose height did not change leaves every ancestor as it
+	 * was: skip rebalance, which would read the sibling (a cache miss in
+	 * a big tree) at every level.
+	 */
+	if ((*link)->height == h)
+		return root;
 	return rebalance(root);
 }
 
@@ -154,9 +163,24 @@ struct iova_node *iova_tree_first_from(const struct iova_tree *t, uint64_t addr)
 
 struct iova_node *iova_tree_find(const struct iova_tree *t, uint64_t addr)
 {
-	struct iova_node *n = iova_tree_first_from(t, addr);
+	struct iova_node *n = t->root;
 
-	return n && n->start <= addr ? n : NULL;
+	/*
+	 * The hot path of every access: stop at the containing node. In a big
+	 * tree each level is a cache miss and the direction a coin toss, so
+	 * fetch both children while the comparison resolves.
+	 */
+	while (n) {
+		__builtin_prefetch(n->left);
+		__builtin_prefetch(n->right);
+		if (addr < n->start)
+			n = n->left;
+		else if (addr > n->last)
+			n = n->right;
+		else
+			return n;
+	}
+	return NULL;
 }
 
 struct iova_node *iova_tree_first_overlap(const struct iova_tree *t,

@@ -29,6 +29,7 @@ struct uvfio_client_opts {
 	uint32_t timeout_ms; /* per reply; 0: 5000. A dead server never hangs a call. */
 };
 
+/* -EPROTONOSUPPORT: the location names no backend this build has. */
 int uvfio_client_open(const char *location, const struct uvfio_client_opts *opts,
 		      struct uvfio_client **out);
 /* Unmaps what the client mapped, closes fds and the connection. */
@@ -46,7 +47,12 @@ ssize_t uvfio_client_read(struct uvfio_client *c, uint32_t index, uint64_t pos,
 			  void *buf, size_t count);
 ssize_t uvfio_client_write(struct uvfio_client *c, uint32_t index, uint64_t pos,
 			   const void *buf, size_t count);
-/* Map [pos, pos+len) of a mappable area of region `index` (prot: PROT_*). */
+/*
+ * Map [pos, pos+len) of a mappable area of region `index` (prot: PROT_*).
+ * Returns NULL with errno set: EINVAL (pos not page aligned, range not
+ * inside one mmap area, region not mappable, prot beyond the region's
+ * READ/WRITE), ENODEV (mappable but no fd was given), or mmap's errno.
+ */
 void *uvfio_client_mmap(struct uvfio_client *c, uint32_t index, uint64_t pos,
 			size_t len, int prot);
 int uvfio_client_munmap(struct uvfio_client *c, void *addr, size_t len);

@@ -9,5 +9,6 @@
 #include <uvfio/device.h>
 #include <uvfio/server.h>
 #include <uvfio/client.h>
+#include <uvfio/pci.h>
 
 #endif

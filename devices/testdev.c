@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: MIT */
+/* testdev: one device that exercises every vfio-user command (see testdev.h). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/vfio_compat.h"
+#include "devices/testdev.h"
+
+#define MEMFD_SIZE (TESTDEV_MEM_SIZE + TESTDEV_WHOLE_SIZE)
+
+struct testdev {
+	pthread_mutex_t lock;
+	uint8_t regs[TESTDEV_REGS_SIZE];
+	int memfd;
+	uint8_t *mem; /* the memfd, mapped: regions 1 and 2 */
+	uint64_t feature_value;
+	/* migration stream: a snapshot of regs taken when saving starts */
+	uint8_t save_buf[TESTDEV_REGS_SIZE];
+	size_t save_pos, save_len;
+	uint8_t load_buf[TESTDEV_REGS_SIZE];
+	size_t load_len;
+};
+
+static struct testdev *td(struct uvfio_device *dev)
+{
+	return uvfio_device_priv(dev);
+}
+
+static uint64_t reg64(struct testdev *t, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, t->regs + off, sizeof(v));
+	return v;
+}
+
+static void set_reg64(struct testdev *t, size_t off, uint64_t v)
+{
+	memcpy(t->regs + off, &v, sizeof(v));
+}
+
+static void regs_reset(struct testdev *t)
+{
+	memset(t->regs, 0, sizeof(t->regs));
+	set_reg64(t, TESTDEV_REG_ID, TESTDEV_ID);
+}
+
+static int td_open(struct uvfio_device *dev)
+{
+	/* No config space here: the device masters DMA whenever it is open. */
+	uvfio_device_set_bus_master(dev, true);
+	return 0;
+}
+
+static void td_close(struct uvfio_device *dev)
+{
+	uvfio_device_set_bus_master(dev, false);
+}
+
+static uint8_t *mem_at(struct testdev *t, uint32_t index, uint64_t pos)
+{
+	return t->mem + (index == 2 ? TESTDEV_MEM_SIZE : 0) + pos;
+}
+
+static ssize_t td_read(struct uvfio_device *dev, uint32_t index, uint64_t pos,
+		       void *buf, size_t count)
+{
+	struct testdev *t = td(dev);
+
+	pthread_mutex_lock(&t->lock);
+	if (index == 0)
+		memcpy(buf, t->regs + pos, count);
+	else
+		memcpy(buf, mem_at(t, index, pos), count);
+	pthread_mutex_unlock(&t->lock);
+	return (ssize_t)count;
+}
+
+/* The DMA engine: copy through a bounce buffer, as a device would. */
+static uint64_t run_dma(struct uvfio_device *dev, uint64_t src, uint64_t dst,
+			uint64_t len)
+{
+	uint8_t *bounce;
+	int ret;
+
+	if (!len || len > TESTDEV_DMA_MAX)
+		return EINVAL;
+	bounce = malloc(len);
+	if (!bounce)
+		return ENOMEM;
+	ret = uvfio_device_dma_read(dev, src, bounce, len);
+	if (!ret)
+		ret = uvfio_device_dma_write(dev, dst, bounce, len);
+	free(bounce);
+	return ret < 0 ? (uint64_t)-ret : 0;
+}
+
+static ssize_t td_write(struct uvfio_device *dev, uint32_t index, uint64_t pos,
+			const void *buf, size_t count)
+{
+	struct testdev *t = td(dev);
+	uint64_t v = 0, src, dst, len, status;
+
+	if (index != 0) {
+		pthread_mutex_lock(&t->lock);
+		memcpy(mem_at(t, index, pos), buf, count);
+		pthread_mutex_unlock(&t->lock);
+		return (ssize_t)count;
+	}
+	/* Command registers take one aligned u64 (or its low u32). */
+	if (pos < TESTDEV_REG_DATA && pos >= TESTDEV_REG_IRQ) {
+		if ((count != 4 && count != 8) || pos % 8)
+			return -EINVAL;
+		memcpy(&v, buf, count);
+	}
+	switch (pos) {
+	case TESTDEV_REG_IRQ: {
+		int ret;
+
+		if (v >= TESTDEV_NUM_VECTORS)
+			return -EINVAL;
+		ret = uvfio_irq_trigger(dev, 0, (uint32_t)v);
+		return ret < 0 ? ret : (ssize_t)count;
+	}
+	case TESTDEV_REG_DMA_CMD:
+		if (v != 1)
+			return -EINVAL;
+		pthread_mutex_lock(&t->lock);
+		src = reg64(t, TESTDEV_REG_DMA_SRC);
+		dst = reg64(t, TESTDEV_REG_DMA_DST);
+		len = reg64(t, TESTDEV_REG_DMA_LEN);
+		pthread_mutex_unlock(&t->lock);
+		/* No lock across the DMA: it may wait for the client. */
+		status = run_dma(dev, src, dst, len);
+		pthread_mutex_lock(&t->lock);
+		set_reg64(t, TESTDEV_REG_DMA_STATUS, status);
+		pthread_mutex_unlock(&t->lock);
+		return (ssize_t)count;
+	case TESTDEV_REG_DMA_STATUS:
+		return -EINVAL;
+	default:
+		break;
+	}
+	/* ID is read-only; the rest is storage. */
+	if (pos < TESTDEV_REG_SCRATCH)
+		return -EINVAL;
+	pthread_mutex_lock(&t->lock);
+	memcpy(t->regs + pos, buf, count);
+	pthread_mutex_unlock(&t->lock);
+	return (ssize_t)count;
+}
+
+static int td_reset(struct uvfio_device *dev)
+{
+	struct testdev *t = td(dev);
+
+	pthread_mutex_lock(&t->lock);
+	regs_reset(t);
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+static void td_release(struct uvfio_device *dev)
+{
+	struct testdev *t = td(dev);
+
+	munmap(t->mem, MEMFD_SIZE);
+	close(t->memfd);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+static int td_feature(struct uvfio_device *dev, uint32_t flags, void *data,
+		      size_t len, size_t *out_len)
+{
+	struct testdev *t = td(dev);
+
+	pthread_mutex_lock(&t->lock);
+	if (flags & VFIO_DEVICE_FEATURE_GET) {
+		memcpy(data, &t->feature_value, sizeof(uint64_t));
+		*out_len = sizeof(uint64_t);
+	} else {
+		memcpy(&t->feature_value, data, sizeof(uint64_t));
+	}
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+/* ---- migration: the stream is the register file ------------------------------ */
+
+static bool saving(enum uvfio_mig_state s)
+{
+	return s == UVFIO_MIG_PRE_COPY || s == UVFIO_MIG_STOP_COPY;
+}
+
+static int td_mig_set_state(struct uvfio_device *dev, enum uvfio_mig_state from,
+			    enum uvfio_mig_state to)
+{
+	struct testdev *t = td(dev);
+
+	pthread_mutex_lock(&t->lock);
+	if (saving(to) && !saving(from)) {
+		memcpy(t->save_buf, t->regs, sizeof(t->regs));
+		t->save_pos = 0;
+		t->save_len = sizeof(t->regs);
+	}
+	if (to == UVFIO_MIG_RESUMING)
+		t->load_len = 0;
+	if (from == UVFIO_MIG_RESUMING && to == UVFIO_MIG_STOP) {
+		if (t->load_len != sizeof(t->regs)) {
+			pthread_mutex_unlock(&t->lock);
+			return -EINVAL;
+		}
+		memcpy(t->regs, t->load_buf, sizeof(t->regs));
+		set_reg64(t, TESTDEV_REG_ID, TESTDEV_ID);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+static ssize_t td_mig_save(struct uvfio_device *dev, void *buf, size_t len)
+{
+	struct testdev *t = td(dev);
+	size_t n;
+
+	pthread_mutex_lock(&t->lock);
+	n = t->save_len - t->save_pos;
+	if (n > len)
+		n = len;
+	memcpy(buf, t->save_buf + t->save_pos, n);
+	t->save_pos += n;
+	pthread_mutex_unlock(&t->lock);
+	return (ssize_t)n;
+}
+
+static int td_mig_load(struct uvfio_device *dev, const void *buf, size_t len)
+{
+	struct testdev *t = td(dev);
+	int ret = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if (len > sizeof(t->load_buf) - t->load_len) {
+		ret = -EINVAL; /* more than a register file: not our stream */
+	} else {
+		memcpy(t->load_buf + t->load_len, buf, len);
+		t->load_len += len;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return ret;
+}
+
+static int td_mig_data_size(struct uvfio_device *dev, uint64_t *stop_copy_length)
+{
+	*stop_copy_length = TESTDEV_REGS_SIZE;
+	return 0;
+}
+
+static int td_mig_precopy_info(struct uvfio_device *dev, uint64_t *initial,
+			       uint64_t *dirty)
+{
+	struct testdev *t = td(dev);
+
+	pthread_mutex_lock(&t->lock);
+	*initial = t->save_len - t->save_pos;
+	*dirty = 0;
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+static const struct uvfio_migration_ops td_mig_ops = {
+	.flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_PRE_COPY,
+	.set_state = td_mig_set_state,
+	.save = td_mig_save,
+	.load = td_mig_load,
+	.data_size = td_mig_data_size,
+	.precopy_info = td_mig_precopy_info,
+};
+
+static const struct uvfio_device_ops td_ops = {
+	.open_device = td_open,
+	.close_device = td_close,
+	.read = td_read,
+	.write = td_write,
+	.reset = td_reset,
+	.release = td_release,
+	.mig_ops = &td_mig_ops,
+};
+
+static const struct uvfio_feature td_feat = {
+	.index = TESTDEV_FEATURE,
+	.ops = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET,
+	.minsz = sizeof(uint64_t),
+	.fn = td_feature,
+};
+
+static int setup(struct uvfio_device *dev, struct testdev *t)
+{
+	const uint32_t rw = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+	struct uvfio_region regs = { .flags = rw, .size = TESTDEV_REGS_SIZE,
+				     .offset = 0, .mmap_fd = -1 };
+	struct uvfio_region mem = {
+		.flags = rw | VFIO_REGION_INFO_FLAG_MMAP, .size = TESTDEV_MEM_SIZE,
+		.offset = 0, .mmap_fd = t->memfd, .nr_areas = 1,
+		.areas = { { .offset = 4096, .size = 4096 } },
+	};
+	struct uvfio_region whole = {
+		.flags = rw | VFIO_REGION_INFO_FLAG_MMAP, .size = TESTDEV_WHOLE_SIZE,
+		.offset = TESTDEV_MEM_SIZE, .mmap_fd = t->memfd,
+	};
+	int ret;
+
+	ret = uvfio_device_set_num_regions(dev, TESTDEV_NUM_REGIONS);
+	if (!ret)
+		ret = uvfio_device_set_region(dev, 0, &regs);
+	if (!ret)
+		ret = uvfio_device_set_region(dev, 1, &mem);
+	if (!ret)
+		ret = uvfio_device_set_region(dev, 2, &whole);
+	if (!ret)
+		ret = uvfio_device_set_num_irqs(dev, 1);
+	if (!ret)
+		ret = uvfio_device_set_irq_info(dev, 0, TESTDEV_NUM_VECTORS,
+						VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_MASKABLE);
+	if (!ret)
+		ret = uvfio_device_add_feature(dev, &td_feat);
+	return ret;
+}
+
+struct uvfio_device *testdev_create(void)
+{
+	struct uvfio_device *dev;
+	struct testdev *t;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	pthread_mutex_init(&t->lock, NULL);
+	regs_reset(t);
+	t->memfd = memfd_create("testdev", MFD_CLOEXEC);
+	if (t->memfd < 0)
+		goto err_free;
+	if (ftruncate(t->memfd, MEMFD_SIZE))
+		goto err_memfd;
+	t->mem = mmap(NULL, MEMFD_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, t->memfd, 0);
+	if (t->mem == MAP_FAILED)
+		goto err_memfd;
+	dev = uvfio_device_create("testdev", &td_ops, t);
+	if (!dev)
+		goto err_unmap;
+	if (setup(dev, t)) {
+		/* destroy without register: release is not called for us */
+		uvfio_device_destroy(dev);
+		goto err_unmap;
+	}
+	return dev;
+
+err_unmap:
+	munmap(t->mem, MEMFD_SIZE);
+err_memfd:
+	close(t->memfd);
+err_free:
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+	return NULL;
+}

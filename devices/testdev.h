@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * testdev: a small bus-neutral device that exercises every vfio-user
+ * command. Its layout is part of the test contract:
+ *
+ *   region 0  "regs"  256 B, READ|WRITE: the register file below
+ *   region 1  "mem"   8 KiB, READ|WRITE|MMAP, memfd-backed; sparse area =
+ *                     the second page only
+ *   region 2  "whole" 4 KiB, READ|WRITE|MMAP, same memfd at 8 KiB; no areas
+ *                     (the server reports the whole region as sparse)
+ *   IRQ 0     4 vectors, EVENTFD|MASKABLE
+ *   feature   TESTDEV_FEATURE (GET|SET, u64 value)
+ *   migration STOP_COPY|PRE_COPY; the stream is the register file
+ *   reset     clears the registers (ID stays)
+ */
+#ifndef UVFIO_DEVICES_TESTDEV_H
+#define UVFIO_DEVICES_TESTDEV_H
+
+#include <uvfio/device.h>
+
+#define TESTDEV_REGS_SIZE 256u
+#define TESTDEV_MEM_SIZE 8192u
+#define TESTDEV_WHOLE_SIZE 4096u
+#define TESTDEV_NUM_REGIONS 3u
+#define TESTDEV_NUM_VECTORS 4u
+
+/* Registers (little-endian u64 unless noted). */
+#define TESTDEV_REG_ID	       0x00 /* RO: TESTDEV_ID */
+#define TESTDEV_REG_SCRATCH    0x08
+#define TESTDEV_REG_IRQ	       0x10 /* write v: raise vector v of IRQ 0 */
+#define TESTDEV_REG_DMA_SRC    0x18
+#define TESTDEV_REG_DMA_DST    0x20
+#define TESTDEV_REG_DMA_LEN    0x28 /* <= TESTDEV_DMA_MAX */
+#define TESTDEV_REG_DMA_CMD    0x30 /* write 1: copy SRC -> DST through DMA */
+#define TESTDEV_REG_DMA_STATUS 0x38 /* RO: 0 or the positive errno of the copy */
+#define TESTDEV_REG_DATA       0x40 /* 0x40..0xff: plain storage */
+
+#define TESTDEV_ID 0x75f1de7e0001ull
+#define TESTDEV_DMA_MAX (4u << 20)
+#define TESTDEV_FEATURE 0x100 /* device-specific feature index */
+
+struct uvfio_device *testdev_create(void);
+
+#endif

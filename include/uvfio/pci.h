@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The uvfio PCI bus driver: a PCI function declared by a table.
+ *
+ * A device fills a struct uvfio_pci_info (IDs, class, BARs, ROM, which
+ * capabilities it has) and BAR handlers; uvfio_pci_create() turns it into a
+ * ready struct uvfio_device with the vfio-pci layout:
+ *
+ *   regions  BAR0-5 = 0-5, ROM = 6, CONFIG = 7 (256 bytes, 4096 with a PCIe
+ *            cap), VGA = 8 (absent: size 0)  (VFIO_PCI_*_REGION_INDEX)
+ *   irqs     INTx 0 (count 1 if interrupt_pin, EVENTFD|MASKABLE|AUTOMASKED),
+ *            MSI 1 (count = msi.vectors, EVENTFD|NORESIZE),
+ *            MSI-X 2 (count = msix.table_size, EVENTFD|NORESIZE),
+ *            ERR 3 (count 1 with PCIe), REQ 4 (count 1)
+ *   flags    VFIO_DEVICE_FLAGS_PCI | RESET
+ *
+ * Config space is emulated here with per-bit write and RW1C masks, as the
+ * kernel's vfio_pci_config.c virtualizes it; the device never touches config
+ * bytes. The bus driver owns COMMAND (memory/IO decode, bus master), the
+ * capability list (PM, MSI, MSI-X, PCIe), the MSI-X table and PBA, INTx
+ * status, FLR and DEVICE_RESET.
+ *
+ * BAR access rules the device can rely on:
+ *   - Handlers see naturally aligned accesses of 1, 2, 4 or 8 bytes
+ *     (offset % size == 0); a longer client access is split, as the kernel
+ *     splits BAR rw.
+ *   - While COMMAND.MEMORY (memory BARs) or COMMAND.IO (I/O BARs) is clear,
+ *     or the function is in D3hot, the client's reads return all-ones and its
+ *     writes are dropped without calling the handler. A client must enable
+ *     decode (write COMMAND) before touching a BAR; QEMU's guest does that.
+ *   - The MSI-X table and PBA ranges of their BAR are served by the bus
+ *     driver; the handlers never see them.
+ *   - A MAPPABLE BAR is a memfd of the BAR's size, offered to the client as
+ *     an mmap area (sparse mmap cap covering the BAR). The device reads and
+ *     writes it through uvfio_pci_bar_mem(); client REGION_READ/WRITE access
+ *     the same memory and no handler is called. Decode gating cannot apply
+ *     to a client's existing mapping. Note: QEMU turns off posted writes for
+ *     the whole device once any region is mmappable (ordering between mapped
+ *     and socket accesses), so every register write becomes a round trip.
+ *
+ * Thread safety: raise/lower_irq may be called from any device thread while
+ * the server accesses regions. Handlers and ops->reset are called without
+ * any bus lock held, so they may call uvfio_pci_raise_irq() and friends.
+ */
+#ifndef UVFIO_PCI_H
+#define UVFIO_PCI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uvfio/device.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct uvfio_pci_device;
+
+/* BAR flags. Memory BARs are the default (no UVFIO_PCI_BAR_IO). */
+#define UVFIO_PCI_BAR_IO	   (1u << 0) /* I/O space (4..256 bytes) */
+#define UVFIO_PCI_BAR_64	   (1u << 1) /* 64-bit memory BAR: uses BARn+1 */
+#define UVFIO_PCI_BAR_PREFETCH	   (1u << 2) /* prefetchable memory */
+#define UVFIO_PCI_BAR_MAPPABLE	   (1u << 3) /* memfd-backed, mmap by client */
+
+/*
+ * BAR access handler. `offset` is relative to the BAR, `size` is 1, 2, 4 or
+ * 8 and offset % size == 0. Data is little endian, as PCI. Returns 0 or a
+ * negative errno (the client's access fails with it).
+ */
+typedef int (*uvfio_pci_bar_read_fn)(struct uvfio_pci_device *pdev, int bar,
+				     uint64_t offset, void *buf, size_t size);
+typedef int (*uvfio_pci_bar_write_fn)(struct uvfio_pci_device *pdev, int bar,
+				      uint64_t offset, const void *buf,
+				      size_t size);
+
+struct uvfio_pci_bar_info {
+	/*
+	 * 0: not implemented. Else a power of two: memory >= 16 bytes
+	 * (32-bit memory <= 2 GiB), I/O 4..256, MAPPABLE >= the page size.
+	 * A 64-bit BAR n takes BAR n+1 as its upper dword: leave n+1 empty.
+	 */
+	uint64_t size;
+	uint32_t flags; /* UVFIO_PCI_BAR_* */
+	/* Per-BAR handlers; NULL falls back to ops->bar_read/bar_write. With
+	 * neither, reads return 0 and writes are dropped. */
+	uvfio_pci_bar_read_fn read;
+	uvfio_pci_bar_write_fn write;
+};
+
+struct uvfio_pci_ops {
+	/*
+	 * Put device-specific state back to power-on. Called on DEVICE_RESET,
+	 * on FLR (PCIe DEVCTL.BCR_FLR) and on the last close, after the bus
+	 * driver restored config space (so bus mastering is already off).
+	 * NULL: nothing device-specific to reset. Returns 0 or -errno.
+	 */
+	int (*reset)(struct uvfio_pci_device *pdev);
+	/* Default BAR handlers, for BARs without their own. */
+	uvfio_pci_bar_read_fn bar_read;
+	uvfio_pci_bar_write_fn bar_write;
+};
+
+struct uvfio_pci_msi_info {
+	uint8_t vectors;      /* 0: no MSI cap; else 1, 2, 4, 8, 16 or 32 */
+	bool addr64;	      /* 64-bit message address */
+	bool per_vector_mask; /* mask and pending registers */
+};
+
+struct uvfio_pci_msix_info {
+	uint16_t table_size;   /* 0: no MSI-X cap; else 1..2048 vectors */
+	uint8_t table_bar;     /* BAR holding the table (not MAPPABLE) */
+	uint32_t table_offset; /* 8-byte aligned, table fits in the BAR */
+	uint8_t pba_bar;       /* BAR holding the PBA (not MAPPABLE) */
+	uint32_t pba_offset;   /* 8-byte aligned, no overlap with the table */
+};
+
+struct uvfio_pci_rom_info {
+	/* Region size: 0 = the contents' length rounded up to a power of two
+	 * (at least 2 KiB); else a power of two >= 2 KiB and >= len. */
+	uint64_t size;
+	const void *data; /* copied at create; bytes past len read as 0xff */
+	size_t len;	  /* 0 with size 0: no ROM */
+};
+
+struct uvfio_pci_info {
+	uint16_t vendor_id, device_id;
+	uint16_t subsystem_vendor_id, subsystem_id;
+	uint32_t class_code;   /* 24 bits: base class, sub class, prog-if */
+	uint8_t revision;
+	uint8_t interrupt_pin; /* 0: no INTx; 1..4 = INTA..INTD */
+	struct uvfio_pci_bar_info bars[6];
+	struct uvfio_pci_rom_info rom;
+	/* Capabilities, linked from 0x40 in this order: PM, MSI, MSI-X, PCIe. */
+	bool pm;	       /* power management: D0 and D3hot */
+	struct uvfio_pci_msi_info msi;
+	struct uvfio_pci_msix_info msix;
+	bool pcie;	       /* PCI Express endpoint cap v2 with FLR; 4 KiB config */
+	const struct uvfio_pci_ops *ops; /* may be NULL */
+};
+
+/*
+ * Create a PCI device. `info` is copied (and the ROM contents). Returns NULL
+ * with errno set: EINVAL for an inconsistent table (size not a power of
+ * two, 64-bit BAR in BAR5 or over a used BAR, MSI-X table outside its BAR
+ * or overlapping the PBA, ...), ENOMEM, or the memfd error.
+ * The device is not registered: call uvfio_device_register() on
+ * uvfio_pci_to_device() when it should be served.
+ */
+struct uvfio_pci_device *uvfio_pci_create(const char *name,
+					  const struct uvfio_pci_info *info,
+					  void *priv);
+/*
+ * Free the PCI device. If it was registered, call uvfio_device_unregister()
+ * first (that frees the struct uvfio_device); then uvfio_pci_destroy()
+ * frees the rest. NULL is a no-op.
+ */
+void uvfio_pci_destroy(struct uvfio_pci_device *pdev);
+
+struct uvfio_device *uvfio_pci_to_device(struct uvfio_pci_device *pdev);
+/* The PCI device behind a device made by uvfio_pci_create() (else NULL). */
+struct uvfio_pci_device *uvfio_pci_from_device(struct uvfio_device *dev);
+void *uvfio_pci_priv(struct uvfio_pci_device *pdev);
+const char *uvfio_pci_name(struct uvfio_pci_device *pdev);
+
+/* The memory of a MAPPABLE BAR (size = its BAR size), else NULL. */
+void *uvfio_pci_bar_mem(struct uvfio_pci_device *pdev, int bar);
+
+/*
+ * Raise interrupt `vector`, routed to the mode the guest enabled in config
+ * space:
+ *   - MSI-X enabled: vector < table size; delivered unless the entry or the
+ *     function is masked, in which case its PBA bit is set and it is
+ *     delivered (and the bit cleared) on unmask.
+ *   - MSI enabled: vector < enabled vectors (multiple message enable);
+ *     masked (per-vector mask) -> pending bit, delivered on unmask.
+ *   - else INTx, if interrupt_pin != 0: sets STATUS.INTERRUPT and, unless
+ *     COMMAND.INTX_DISABLE, triggers IRQ index 0 (AUTOMASKED: the client
+ *     unmasks after servicing). `vector` is ignored for INTx.
+ * Returns 1 if an eventfd was signalled, 0 if not (pending, masked,
+ * disabled, no eventfd, no interrupt mode), -EINVAL for a vector out of
+ * range of the enabled mode.
+ */
+int uvfio_pci_raise_irq(struct uvfio_pci_device *pdev, unsigned int vector);
+/* INTx is level triggered: the device lowers it when the cause is gone
+ * (clears STATUS.INTERRUPT). No-op for MSI/MSI-X. */
+void uvfio_pci_lower_irq(struct uvfio_pci_device *pdev);
+
+/* COMMAND.BUS_MASTER; the core's uvfio_device_dma_read/write follow it. */
+bool uvfio_pci_bus_master(struct uvfio_pci_device *pdev);
+
+/* Read-only view of the emulated config space (uvfio_pci_config_size()
+ * bytes, little endian). For inspection and tests; may change under you. */
+const uint8_t *uvfio_pci_config(struct uvfio_pci_device *pdev);
+size_t uvfio_pci_config_size(struct uvfio_pci_device *pdev);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

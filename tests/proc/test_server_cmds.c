@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Cross-process: every vfio-user command against the testdev server, over a
+ * real socket with hand-built messages.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <linux/vfio.h>
+#include <cmocka.h>
+
+#include "core/vfio_compat.h"
+#include "devices/testdev.h"
+#include "tests/proc/vu_raw.h"
+#include "tests/proc/vu_xact.h"
+
+static void test_version_and_info(void **state)
+{
+	struct raw_server s;
+	struct vfio_user_device_info di = { .argsz = 16 };
+	struct vfio_user_irq_info ii = { .argsz = 16, .index = 0 };
+	struct vfio_user_region_io_fds io = { .argsz = 16, .index = 1 };
+	const char *caps = "{\"capabilities\":{\"max_msg_fds\":4,\"max_data_xfer_size\":65536}}";
+	uint8_t vbuf[256];
+	int fd;
+
+	raw_server_start(&s, NULL, NULL);
+	fd = raw_connect(&s);
+	/* minor = min(client's, ours): 0 for QEMU, 2 when the client says 5 */
+	memset(vbuf, 0, sizeof(vbuf));
+	vbuf[2] = 5;
+	memcpy(vbuf + 4, caps, strlen(caps) + 1);
+	assert_int_equal(xact(fd, VFIO_USER_VERSION, vbuf, 4 + strlen(caps) + 1, NULL, 0), 0);
+	assert_true(rm.len > 4);
+	assert_int_equal(*(uint16_t *)rm.p, 0);
+	assert_int_equal(*(uint16_t *)(rm.p + 2), 2);
+	assert_int_equal(rm.p[rm.len - 1], 0);
+	assert_non_null(strstr((char *)rm.p + 4, "\"max_msg_fds\":16"));
+	assert_non_null(strstr((char *)rm.p + 4, "\"max_data_xfer_size\":1048576"));
+	assert_non_null(strstr((char *)rm.p + 4, "\"write_multiple\":true"));
+
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_GET_INFO, &di, sizeof(di), NULL, 0), 0);
+	assert_int_equal(rm.len, 16);
+	memcpy(&di, rm.p, 16);
+	assert_int_equal(di.num_regions, TESTDEV_NUM_REGIONS);
+	assert_int_equal(di.num_irqs, 1);
+	assert_true(di.flags & VFIO_USER_F_DEVICE_RESET);
+
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_GET_IRQ_INFO, &ii, sizeof(ii), NULL, 0), 0);
+	memcpy(&ii, rm.p, 16);
+	assert_int_equal(ii.count, TESTDEV_NUM_VECTORS);
+	assert_int_equal(ii.flags & (VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_MASKABLE),
+			 VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_MASKABLE);
+
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_GET_REGION_IO_FDS, &io, sizeof(io), NULL, 0), 0);
+	memcpy(&io, rm.p, 16);
+	assert_int_equal(io.count, 0);
+	assert_int_equal(io.index, 1);
+	close(fd);
+	assert_int_equal(raw_server_stop(&s), 0);
+}
+
+/* A client that sends 0.0 (QEMU) gets minor 0; one without JSON (SPDK) is served. */
+static void test_version_minor_and_no_json(void **state)
+{
+	struct raw_server s;
+	uint8_t v[4] = { 0, 0, 0, 0 };
+	int fd;
+
+	raw_server_start(&s, NULL, NULL);
+	fd = raw_connect(&s);
+	assert_int_equal(xact(fd, VFIO_USER_VERSION, v, 4, NULL, 0), 0);
+	assert_int_equal(*(uint16_t *)(rm.p + 2), 0);
+	assert_int_equal(get_info_ok(fd), 0);
+	close(fd);
+	assert_int_equal(raw_server_stop(&s), 0);
+}
+
+static void test_region_info(void **state)
+{
+	struct vfio_user_region_info ri = { .argsz = 32, .index = 1 };
+	struct raw_server s;
+	uint8_t *map;
+	int fd, mfd;
+
+	raw_server_start(&s, NULL, NULL);
+	fd = raw_connect(&s);
+	do_version(fd);
+
+	/* plain region: no caps, no fd */
+	ri.index = 0;
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_GET_REGION_INFO, &ri, 32, NULL, 0), 0);
+	assert_int_equal(rm.len, 32);
+	assert_int_equal(rm.nfds, 0);
+	memcpy(&ri, rm.p, 32);
+	assert_int_equal(ri.size, TESTDEV_REGS_SIZE);
+	assert_int_equal(ri.flags & VFIO_USER_F_REGION_MMAP, 0);
+
+	/* mappable region, argsz 32: the size needed, CAPS, no fd */
+	ri = (struct vfio_user_region_info){ .argsz = 32, .index = 1 };
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_GET_REGION_INFO, &ri, 32, NULL, 0), 0);
+	assert_int_equal(rm.len, 32);
+	assert_int_equal(rm.nfds, 0);
+	memcpy(&ri, rm.p, 32);
+	assert_int_equal(ri.argsz, 32 + 16 + 16);
+	assert_true(ri.flags & VFIO_USER_F_REGION_CAPS);
+	assert_int_equal(ri.cap_offset, 0);
+
+	/* the retry: caps + exactly one fd */
+	ri = (struct vfio_user_region_info){ .argsz = 64, .index = 1 };
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_GET_REGION_INFO, &ri, 32, NULL, 0), 0);
+	assert_int_equal(rm.len, 64);
+	assert_int_equal(rm.nfds, 1);
+	{
+		struct vfio_user_cap_sparse_mmap sp;
+		struct vfio_user_sparse_area a;
+
+		memcpy(&ri, rm.p, 32);
+		assert_int_equal(ri.cap_offset, 32);
+		memcpy(&sp, rm.p + 32, sizeof(sp));
+		memcpy(&a, rm.p + 48, sizeof(a));
+		assert_int_equal(sp.header.id, VFIO_USER_CAP_SPARSE_MMAP);
+		assert_int_equal(sp.nr_areas, 1);
+		assert_int_equal(a.offset, 4096);
+		assert_int_equal(a.size, 4096);
+	}
+	mfd = rm.fds[0];
+	map = mmap(NULL, TESTDEV_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd,
+		   (off_t)ri.offset);
+	assert_true(map != MAP_FAILED);
+	/* a REGION_WRITE shows in the client's mapping, and a store in the read */
+	{
+		uint8_t wr[16 + 4] = { 0 };
+		uint64_t off = 4100;
+		uint32_t region = 1, count = 4;
+
+		memcpy(wr, &off, 8);
+		memcpy(wr + 8, &region, 4);
+		memcpy(wr + 12, &count, 4);
+		memcpy(wr + 16, "vfio", 4);
+		assert_int_equal(xact(fd, VFIO_USER_REGION_WRITE, wr, sizeof(wr), NULL, 0), 0);
+		assert_memory_equal(map + 4100, "vfio", 4);
+		memcpy(map + 8, "user", 4);
+		assert_int_equal(region_read(fd, 1, 8, 4), 0);
+		assert_memory_equal(rm.p + 16, "user", 4);
+	}
+	munmap(map, TESTDEV_MEM_SIZE);
+	close(mfd);
+
+	/* mappable without areas: the server names the whole region */
+	ri = (struct vfio_user_region_info){ .argsz = 512, .index = 2 };
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_GET_REGION_INFO, &ri, 32, NULL, 0), 0);
+	assert_int_equal(rm.len, 64);
+	assert_int_equal(rm.nfds, 1);
+	{
+		struct vfio_user_sparse_area a;
+
+		memcpy(&ri, rm.p, 32);
+		assert_int_equal(ri.argsz, 64);
+		assert_int_equal(ri.offset, TESTDEV_MEM_SIZE);
+		memcpy(&a, rm.p + 48, sizeof(a));
+		assert_int_equal(a.offset, 0);
+		assert_int_equal(a.size, TESTDEV_WHOLE_SIZE);
+	}
+	raw_close_fds(&rm);
+	close(fd);
+	assert_int_equal(raw_server_stop(&s), 0);
+}
+
+static void test_region_rw_multi_noreply(void **state)
+{
+	struct raw_server s;
+	uint64_t v = 0x1122334455667788ull, got;
+	uint8_t multi[8 + 2 * 24] = { 0 };
+	struct vfio_user_write_multi_data e = { .region = 0, .count = 8 };
+	int fd;
+
+	raw_server_start(&s, NULL, NULL);
+	fd = raw_connect(&s);
+	do_version(fd);
+
+	assert_int_equal(region_read(fd, 0, TESTDEV_REG_ID, 8), 0);
+	memcpy(&got, rm.p + 16, 8);
+	assert_int_equal(got, TESTDEV_ID);
+	assert_int_equal(region_write(fd, 0, TESTDEV_REG_SCRATCH, &v, 8, 0), 0);
+	assert_int_equal(region_read(fd, 0, TESTDEV_REG_SCRATCH, 8), 0);
+	assert_memory_equal(rm.p + 16, &v, 8);
+
+	/* posted write (No_reply) then a read: no reply for the first, order kept */
+	v = 42;
+	assert_int_equal(region_write(fd, 0, TESTDEV_REG_SCRATCH, &v, 8,
+				      VFIO_USER_F_NO_REPLY), -1);
+	assert_int_equal(region_read(fd, 0, TESTDEV_REG_SCRATCH, 8), 0);
+	assert_memory_equal(rm.p + 16, &v, 8);
+
+	/* WRITE_MULTI: two 8-byte writes */
+	*(uint64_t *)multi = 2;
+	e.offset = 0x40;
+	memset(e.data, 0xaa, 8);
+	memcpy(multi + 8, &e, 24);
+	e.offset = 0x48;
+	memset(e.data, 0xbb, 8);
+	memcpy(multi + 32, &e, 24);
+	assert_int_equal(xact(fd, VFIO_USER_REGION_WRITE_MULTI, multi, sizeof(multi), NULL, 0), 0);
+	assert_int_equal(*(uint64_t *)rm.p, 2);
+	assert_int_equal(region_read(fd, 0, 0x40, 16), 0);
+	assert_int_equal(rm.p[16], 0xaa);
+	assert_int_equal(rm.p[31], 0xbb);
+
+	/* reset clears the register file, keeps the ID */
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_RESET, NULL, 0, NULL, 0), 0);
+	assert_int_equal(rm.len, 0);
+	assert_int_equal(region_read(fd, 0, TESTDEV_REG_SCRATCH, 8), 0);
+	memcpy(&got, rm.p + 16, 8);
+	assert_int_equal(got, 0);
+	assert_int_equal(region_read(fd, 0, TESTDEV_REG_ID, 8), 0);
+	memcpy(&got, rm.p + 16, 8);
+	assert_int_equal(got, TESTDEV_ID);
+	close(fd);
+	assert_int_equal(raw_server_stop(&s), 0);
+}
+
+static void test_set_irqs(void **state)
+{
+	struct raw_server s;
+	struct vfio_user_irq_set is = { .argsz = 20, .index = 0, .start = 0,
+					.count = TESTDEV_NUM_VECTORS,
+					.flags = VFIO_IRQ_SET_DATA_EVENTFD |
+						 VFIO_IRQ_SET_ACTION_TRIGGER };
+	int efd[TESTDEV_NUM_VECTORS], fd, i;
+	uint64_t v, cnt;
+	struct pollfd p;
+
+	raw_server_start(&s, NULL, NULL);
+	fd = raw_connect(&s);
+	do_version(fd);
+	for (i = 0; i < (int)TESTDEV_NUM_VECTORS; i++)
+		efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_SET_IRQS, &is, sizeof(is), efd,
+			      TESTDEV_NUM_VECTORS), 0);
+	v = 2;
+	assert_int_equal(region_write(fd, 0, TESTDEV_REG_IRQ, &v, 8, 0), 0);
+	assert_int_equal(read(efd[2], &cnt, 8), 8);
+	assert_int_equal(cnt, 1);
+	assert_int_equal(read(efd[1], &cnt, 8), -1); /* only vector 2 fired */
+
+	/* mask vector 3 (DATA_NONE|MASK), trigger: nothing until unmask */
+	{
+		struct vfio_user_irq_set m = { .argsz = 20, .index = 0, .start = 3, .count = 1,
+					       .flags = VFIO_IRQ_SET_DATA_NONE |
+							VFIO_IRQ_SET_ACTION_MASK };
+		assert_int_equal(xact(fd, VFIO_USER_DEVICE_SET_IRQS, &m, 20, NULL, 0), 0);
+		v = 3;
+		assert_int_equal(region_write(fd, 0, TESTDEV_REG_IRQ, &v, 8, 0), 0);
+		assert_int_equal(read(efd[3], &cnt, 8), -1);
+		m.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK;
+		assert_int_equal(xact(fd, VFIO_USER_DEVICE_SET_IRQS, &m, 20, NULL, 0), 0);
+		assert_int_equal(read(efd[3], &cnt, 8), 8);
+	}
+
+	/* DATA_EVENTFD with no fds de-assigns [start, start+count) */
+	is.start = 2;
+	is.count = 1;
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_SET_IRQS, &is, sizeof(is), NULL, 0), 0);
+	v = 2;
+	assert_int_equal(region_write(fd, 0, TESTDEV_REG_IRQ, &v, 8, 0), 0);
+	p = (struct pollfd){ .fd = efd[2], .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 50), 0);
+	v = 0;
+	assert_int_equal(region_write(fd, 0, TESTDEV_REG_IRQ, &v, 8, 0), 0);
+	assert_int_equal(read(efd[0], &cnt, 8), 8); /* the others stay */
+	for (i = 0; i < (int)TESTDEV_NUM_VECTORS; i++)
+		close(efd[i]);
+	close(fd);
+	assert_int_equal(raw_server_stop(&s), 0);
+}
+
+static void test_feature_and_migration(void **state)
+{
+	struct raw_server s;
+	uint8_t f[8 + 16];
+	uint8_t stream[TESTDEV_REGS_SIZE];
+	uint32_t argsz, flags, st;
+	uint64_t v, got;
+	int fd;
+
+	raw_server_start(&s, NULL, NULL);
+	fd = raw_connect(&s);
+	do_version(fd);
+
+	/* test feature: SET then GET, and PROBE */
+	argsz = 16;
+	flags = VFIO_DEVICE_FEATURE_SET | TESTDEV_FEATURE;
+	v = 0xfeed;
+	memcpy(f, &argsz, 4);
+	memcpy(f + 4, &flags, 4);
+	memcpy(f + 8, &v, 8);
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_FEATURE, f, 16, NULL, 0), 0);
+	flags = VFIO_DEVICE_FEATURE_GET | TESTDEV_FEATURE;
+	memcpy(f + 4, &flags, 4);
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_FEATURE, f, 8, NULL, 0), 0);
+	assert_int_equal(rm.len, 16);
+	assert_int_equal(*(uint32_t *)rm.p, 16);
+	memcpy(&got, rm.p + 8, 8);
+	assert_int_equal(got, 0xfeed);
+	flags = VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_GET | TESTDEV_FEATURE;
+	memcpy(f + 4, &flags, 4);
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_FEATURE, f, 8, NULL, 0), 0);
+	/* GET reply capped by the request's argsz: too small -> error */
+	argsz = 12;
+	flags = VFIO_DEVICE_FEATURE_GET | TESTDEV_FEATURE;
+	memcpy(f, &argsz, 4);
+	memcpy(f + 4, &flags, 4);
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_FEATURE, f, 8, NULL, 0), EINVAL);
+	/* migration capability */
+	argsz = 16;
+	flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION;
+	memcpy(f, &argsz, 4);
+	memcpy(f + 4, &flags, 4);
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_FEATURE, f, 8, NULL, 0), 0);
+	memcpy(&got, rm.p + 8, 8);
+	assert_int_equal(got, VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_PRE_COPY);
+
+	/* save: scratch = 0x5a5a, RUNNING -> STOP_COPY, read the stream */
+	v = 0x5a5a;
+	assert_int_equal(region_write(fd, 0, TESTDEV_REG_SCRATCH, &v, 8, 0), 0);
+	assert_int_equal(mig_set_state(fd, UVFIO_MIG_STOP_COPY), 0);
+	assert_int_equal(mig_read(fd, 4096), 0);
+	memcpy(&st, rm.p + 4, 4);
+	assert_int_equal(st, TESTDEV_REGS_SIZE);
+	memcpy(stream, rm.p + 8, sizeof(stream));
+	memcpy(&got, stream + TESTDEV_REG_SCRATCH, 8);
+	assert_int_equal(got, 0x5a5a);
+	assert_int_equal(mig_read(fd, 4096), 0); /* end of stream */
+	memcpy(&st, rm.p + 4, 4);
+	assert_int_equal(st, 0);
+
+	/* load a changed stream: STOP -> RESUMING, write, -> STOP */
+	v = 0x7777;
+	memcpy(stream + TESTDEV_REG_SCRATCH, &v, 8);
+	assert_int_equal(mig_set_state(fd, UVFIO_MIG_STOP), 0);
+	assert_int_equal(mig_set_state(fd, UVFIO_MIG_RESUMING), 0);
+	assert_int_equal(mig_write(fd, stream, 100), 0);
+	assert_int_equal(mig_write(fd, stream + 100, sizeof(stream) - 100), 0);
+	assert_int_equal(mig_set_state(fd, UVFIO_MIG_STOP), 0);
+	assert_int_equal(mig_set_state(fd, UVFIO_MIG_RUNNING), 0);
+	assert_int_equal(region_read(fd, 0, TESTDEV_REG_SCRATCH, 8), 0);
+	memcpy(&got, rm.p + 16, 8);
+	assert_int_equal(got, 0x7777);
+	close(fd);
+	assert_int_equal(raw_server_stop(&s), 0);
+}
+
+/* fd-backed DMA: map a memfd, let the DMA engine copy inside it. */
+static void test_dma_fd(void **state)
+{
+	struct raw_server s;
+	uint8_t *mem;
+	int fd, mfd;
+	uint64_t st;
+
+	raw_server_start(&s, NULL, NULL);
+	fd = raw_connect(&s);
+	do_version(fd);
+	mfd = memfd_create("client-ram", MFD_CLOEXEC);
+	assert_int_equal(ftruncate(mfd, 0x4000), 0);
+	mem = mmap(NULL, 0x4000, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	assert_true(mem != MAP_FAILED);
+	memset(mem, 0x11, 0x1000);
+	memset(mem + 0x2000, 0, 0x1000);
+	assert_int_equal(dma_map(fd, 0x100000, 0x4000, 0, mfd), 0);
+	close(mfd); /* the server holds its own */
+	assert_int_equal(dma_copy(fd, 0x100000, 0x102000, 0x1000, NULL), 0);
+	assert_int_equal(region_read(fd, 0, TESTDEV_REG_DMA_STATUS, 8), 0);
+	memcpy(&st, rm.p + 16, 8);
+	assert_int_equal(st, 0);
+	assert_int_equal(mem[0x2000], 0x11);
+	assert_int_equal(mem[0x2fff], 0x11);
+	/* unmap exact; the engine then faults */
+	assert_int_equal(dma_unmap(fd, 0x100000, 0x4000, 0), 0);
+	assert_int_equal(dma_copy(fd, 0x100000, 0x102000, 0x1000, NULL), 0);
+	assert_int_equal(region_read(fd, 0, TESTDEV_REG_DMA_STATUS, 8), 0);
+	memcpy(&st, rm.p + 16, 8);
+	assert_int_equal(st, EFAULT);
+	/* unmap-all (flag bit 1, addr = size = 0) */
+	mfd = memfd_create("client-ram2", MFD_CLOEXEC);
+	assert_int_equal(ftruncate(mfd, 0x1000), 0);
+	assert_int_equal(dma_map(fd, 0x200000, 0x1000, 0, mfd), 0);
+	close(mfd);
+	assert_int_equal(dma_unmap(fd, 0, 0, VFIO_USER_F_DMA_UNMAP_ALL), 0);
+	assert_int_equal(dma_unmap(fd, 0x200000, 0x1000, 0), ENOENT);
+	munmap(mem, 0x4000);
+	close(fd);
+	assert_int_equal(raw_server_stop(&s), 0);
+}
+
+/*
+ * Message-based DMA: windows mapped without fd. The copy makes the server
+ * send DMA_READ then DMA_WRITE; a GET_INFO sent meanwhile is answered only
+ * after the REGION_WRITE that started the copy (strict order).
+ */
+static void test_dma_messages(void **state)
+{
+	struct raw_server s;
+	static uint8_t ram[0x40000];
+	struct dma_served sv = { .ram = ram, .base = 0x400000, .size = sizeof(ram) };
+	int fd;
+	uint64_t st;
+
+	raw_server_start(&s, NULL, NULL);
+	fd = raw_connect(&s);
+	do_version_caps(fd, "{\"capabilities\":{\"max_data_xfer_size\":4096}}");
+	for (size_t i = 0; i < 0x10000; i++)
+		ram[i] = (uint8_t)(i * 7);
+	assert_int_equal(dma_map(fd, 0x400000, sizeof(ram), 0, -1), 0);
+	sv.pipeline_get_info = true;
+	assert_int_equal(dma_copy(fd, 0x400000, 0x420000, 0x10000, &sv), 0);
+	/* chunked by the client's max_data_xfer_size: 16 reads, 16 writes */
+	assert_int_equal(sv.reads, 16);
+	assert_int_equal(sv.writes, 16);
+	assert_true(sv.max_chunk <= 4096);
+	assert_true(sv.get_info_after_write);
+	assert_memory_equal(ram + 0x20000, ram, 0x10000);
+	assert_int_equal(region_read(fd, 0, TESTDEV_REG_DMA_STATUS, 8), 0);
+	memcpy(&st, rm.p + 16, 8);
+	assert_int_equal(st, 0);
+
+	/* the client answers DMA_READ with an error: the engine reports it */
+	sv.fail_reads = EIO;
+	sv.pipeline_get_info = false;
+	assert_int_equal(dma_copy(fd, 0x400000, 0x420000, 0x100, &sv), 0);
+	assert_int_equal(region_read(fd, 0, TESTDEV_REG_DMA_STATUS, 8), 0);
+	memcpy(&st, rm.p + 16, 8);
+	assert_int_equal(st, EIO);
+	close(fd);
+	assert_int_equal(raw_server_stop(&s), 0);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_version_and_info),
+		cmocka_unit_test(test_version_minor_and_no_json),
+		cmocka_unit_test(test_region_info),
+		cmocka_unit_test(test_region_rw_multi_noreply),
+		cmocka_unit_test(test_set_irqs),
+		cmocka_unit_test(test_feature_and_migration),
+		cmocka_unit_test(test_dma_fd),
+		cmocka_unit_test(test_dma_messages),
+	};
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s SERVER_EXE\n", argv[0]);
+		return 2;
+	}
+	server_exe = argv[1];
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

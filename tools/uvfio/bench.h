@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `uvfio bench`: the benchmarks, one file each, and the helpers they share
+ * (clock, batch statistics, text/JSON output).
+ */
+#ifndef UVFIO_TOOL_BENCH_H
+#define UVFIO_TOOL_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* One benchmark: argv[0] is its name. Returns a UVFIO_EXIT_* code. */
+int bench_dma_map(int argc, char **argv);
+int bench_rtt(int argc, char **argv);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t bench_now_ns(void);
+
+/* Statistics over per-batch means; both sort v in place. */
+double bench_median(double *v, size_t n);
+double bench_percentile(double *v, size_t n, double pct);
+
+/* A deterministic PRNG (xorshift64*): runs are reproducible from a seed. */
+struct bench_rng {
+	uint64_t s;
+};
+void bench_rng_seed(struct bench_rng *r, uint64_t seed);
+uint64_t bench_rng_next(struct bench_rng *r);
+/* Uniform in [0, n), n > 0. */
+uint64_t bench_rng_below(struct bench_rng *r, uint64_t n);
+
+/* One result: an integer or a value with one decimal. */
+struct bench_kv {
+	const char *key;
+	double value;
+	bool integer;
+};
+/* A flat JSON object on one line, keys in the given order. */
+void bench_print_json(FILE *out, const struct bench_kv *kv, size_t n);
+/* The same, led by one string member (a label such as the CPU placement). */
+void bench_print_json_labeled(FILE *out, const char *key, const char *label,
+			      const struct bench_kv *kv, size_t n);
+
+#endif

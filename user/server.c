@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vfio-user server: a listening UNIX socket, one client at a time, an
+ * epoll set that an application can embed (uvfio_server_fd + dispatch) or
+ * run (uvfio_server_run), and a stop eventfd that a signal handler may poke.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <uvfio/log.h>
+
+#include "user/server_priv.h"
+
+enum { EV_LISTEN = 1, EV_STOP = 2, EV_CONN = 3 };
+
+#define DEFAULT_MSG_TIMEOUT_MS 5000u
+
+static const char *srv_name(struct uvfio_server *srv)
+{
+	return uvfio_device_name(srv->dev);
+}
+
+static int ep_add(int epfd, int fd, uint32_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* Bind + listen at path with `mode`, whatever the process umask is. */
+static int listen_path(const char *path, mode_t mode)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	/* A stale socket of a previous run may be replaced; anything else not. */
+	if (!lstat(path, &st)) {
+		if (!S_ISSOCK(st.st_mode))
+			return -EEXIST;
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		ret = -errno;
+		goto err_close;
+	}
+	/* Before listen(): nobody can connect while the umask's mode applies. */
+	if (chmod(path, mode)) {
+		ret = -errno;
+		goto err_unlink;
+	}
+	if (listen(fd, 4)) {
+		ret = -errno;
+		goto err_unlink;
+	}
+	return fd;
+
+err_unlink:
+	unlink(path);
+err_close:
+	close(fd);
+	return ret;
+}
+
+int uvfio_server_create(struct uvfio_device *dev, const char *path,
+			const struct uvfio_server_opts *opts,
+			struct uvfio_server **out)
+{
+	struct uvfio_server_opts o = { .listen_fd = -1 };
+	struct uvfio_server *srv;
+	int ret;
+
+	if (!dev || !out)
+		return -EINVAL;
+	if (opts)
+		o = *opts;
+	if (!path && o.listen_fd < 0)
+		return -EINVAL;
+	if (o.max_data_xfer_size > VFIO_USER_MAX_MAX_DATA_XFER)
+		return -EINVAL;
+
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	srv->dev = dev;
+	srv->listen_fd = -1;
+	srv->epfd = -1;
+	srv->stop_efd = -1;
+	srv->max_dma_maps = o.max_dma_maps ? o.max_dma_maps : VFIO_USER_DEFAULT_MAX_DMA_MAPS;
+	srv->max_xfer = o.max_data_xfer_size ? o.max_data_xfer_size
+					     : VFIO_USER_DEFAULT_MAX_DATA_XFER;
+	srv->msg_timeout_ms = o.msg_timeout_ms ? o.msg_timeout_ms : DEFAULT_MSG_TIMEOUT_MS;
+	srv->max_msg_size = (uint32_t)VFIO_USER_MAX_MSG_SIZE(srv->max_xfer);
+
+	if (o.listen_fd >= 0) {
+		srv->listen_fd = o.listen_fd;
+		if (fcntl(srv->listen_fd, F_SETFL,
+			  fcntl(srv->listen_fd, F_GETFL) | O_NONBLOCK)) {
+			ret = -errno;
+			goto err;
+		}
+	} else {
+		srv->path = strdup(path);
+		if (!srv->path) {
+			ret = -ENOMEM;
+			goto err;
+		}
+		ret = listen_path(path, o.mode ? o.mode : 0600);
+		if (ret < 0)
+			goto err;
+		srv->listen_fd = ret;
+	}
+	srv->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (srv->stop_efd < 0 || srv->epfd < 0) {
+		ret = -errno;
+		goto err_unlink;
+	}
+	ret = ep_add(srv->epfd, srv->listen_fd, EV_LISTEN);
+	if (!ret)
+		ret = ep_add(srv->epfd, srv->stop_efd, EV_STOP);
+	if (ret)
+		goto err_unlink;
+	uvfio_log(UVFIO_LOG_INFO, srv_name(srv), "serving on %s", path ? path : "inherited fd");
+	*out = srv;
+	return 0;
+
+err_unlink:
+	if (srv->path)
+		unlink(srv->path);
+err:
+	if (srv->epfd >= 0)
+		close(srv->epfd);
+	if (srv->stop_efd >= 0)
+		close(srv->stop_efd);
+	/* An inherited fd stays the caller's when we fail. */
+	if (srv->listen_fd >= 0 && srv->listen_fd != o.listen_fd)
+		close(srv->listen_fd);
+	free(srv->path);
+	free(srv);
+	return ret;
+}
+
+static void drop_conn(struct uvfio_server *srv)
+{
+	if (!srv->conn)
+		return;
+	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->conn->fd, NULL);
+	vu_conn_destroy(srv->conn);
+	srv->conn = NULL;
+}
+
+void uvfio_server_destroy(struct uvfio_server *srv)
+{
+	if (!srv)
+		return;
+	drop_conn(srv);
+	close(srv->listen_fd);
+	if (srv->path)
+		unlink(srv->path);
+	close(srv->epfd);
+	close(srv->stop_efd);
+	free(srv->path);
+	free(srv);
+}
+
+int uvfio_server_fd(struct uvfio_server *srv)
+{
+	return srv->epfd;
+}
+
+int uvfio_server_has_client(struct uvfio_server *srv)
+{
+	return srv->conn != NULL;
+}
+
+void uvfio_server_stop(struct uvfio_server *srv)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	srv->stopping = 1;
+	/* write(2) is async-signal-safe; a full counter is already a wake-up. */
+	n = write(srv->stop_efd, &one, sizeof(one));
+	(void)n;
+}
+
+/*
+ * A second client gets an immediate error reply (EBUSY, as an answer to the
+ * VERSION it is about to send, msg_id 0) and is closed, instead of hanging
+ * in the handshake as it would with libvfio-user.
+ */
+static void refuse(struct uvfio_server *srv, int fd)
+{
+	struct vfio_user_header req = { .cmd = VFIO_USER_VERSION };
+	uint8_t h[sizeof(struct vfio_user_header)];
+	ssize_t n;
+
+	vu_hdr_encode_error(h, &req, EBUSY);
+	n = send(fd, h, sizeof(h), MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)n;
+	uvfio_log(UVFIO_LOG_INFO, srv_name(srv), "refused a second client");
+	close(fd);
+}
+
+static void do_accept(struct uvfio_server *srv)
+{
+	struct vu_conn *c = NULL;
+	int fd, ret;
+
+	fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			uvfio_log(UVFIO_LOG_WARN, srv_name(srv), "accept: %s", strerror(errno));
+		return;
+	}
+	if (srv->conn) {
+		refuse(srv, fd);
+		return;
+	}
+	srv->nconn++;
+	ret = vu_conn_create(srv, fd, &c);
+	if (ret) {
+		close(fd);
+		goto err;
+	}
+	ret = ep_add(srv->epfd, fd, EV_CONN);
+	if (ret) {
+		vu_conn_destroy(c); /* closes fd */
+		goto err;
+	}
+	srv->conn = c;
+	uvfio_log(UVFIO_LOG_INFO, c->name, "client connected");
+	return;
+err:
+	uvfio_log(UVFIO_LOG_WARN, srv_name(srv), "new client: %s", strerror(-ret));
+}
+
+int uvfio_server_dispatch(struct uvfio_server *srv, int timeout_ms)
+{
+	struct epoll_event ev[4];
+	int n, i;
+
+	n = epoll_wait(srv->epfd, ev, 4, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (i = 0; i < n; i++) {
+		switch (ev[i].data.u32) {
+		case EV_STOP: {
+			uint64_t v;
+			ssize_t r = read(srv->stop_efd, &v, sizeof(v));
+
+			(void)r;
+			break;
+		}
+		case EV_LISTEN:
+			if (!srv->stopping)
+				do_accept(srv);
+			break;
+		case EV_CONN:
+			if (!srv->conn)
+				break;
+			vu_conn_serve(srv->conn);
+			if (srv->conn->dead)
+				drop_conn(srv);
+			break;
+		}
+	}
+	return 0;
+}
+
+int uvfio_server_run(struct uvfio_server *srv)
+{
+	int ret = 0;
+
+	while (!srv->stopping) {
+		ret = uvfio_server_dispatch(srv, -1);
+		if (ret)
+			break;
+	}
+	return ret;
+}

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One client connection of the vfio-user server: receiving messages,
+ * replying, the in-order queue used while a DMA request waits, and the
+ * teardown that drops everything the client gave us.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uvfio/device.h>
+#include <uvfio/log.h>
+
+#include "user/server_priv.h"
+
+static void close_fds(int *fds, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}
+
+void vu_msg_free(struct vu_msg *m)
+{
+	if (!m)
+		return;
+	close_fds(m->fds, m->nfds);
+	free(m->payload);
+	free(m);
+}
+
+int vu_conn_create(struct uvfio_server *srv, int fd, struct vu_conn **out)
+{
+	struct vu_conn *c;
+	int ret;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->srv = srv;
+	c->fd = fd;
+	snprintf(c->name, sizeof(c->name), "%s#%u", uvfio_device_name(srv->dev),
+		 srv->nconn);
+	vu_caps_defaults(&c->caps);
+	/* Replies are bounded like requests: our max_data_xfer_size + overhead. */
+	c->rbuf_cap = srv->max_msg_size;
+	c->rbuf = malloc(c->rbuf_cap);
+	if (!c->rbuf) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	ret = uvfio_tp_init(&c->tp, fd, srv->msg_timeout_ms);
+	if (ret)
+		goto err_rbuf;
+	*out = c;
+	return 0;
+
+err_rbuf:
+	free(c->rbuf);
+err_free:
+	free(c);
+	return ret;
+}
+
+/* Undo vu_conn_attach: what the client gave us goes, the device state stays. */
+static void conn_detach(struct vu_conn *c)
+{
+	struct uvfio_device *dev = c->srv->dev;
+
+	if (!c->versioned)
+		return;
+	uvfio_device_set_dma(dev, NULL);
+	uvfio_dma_destroy(c->dma); /* closes the window fds */
+	c->dma = NULL;
+	uvfio_irq_release_all(dev);
+	uvfio_device_close(dev);
+	c->versioned = false;
+}
+
+void vu_conn_destroy(struct vu_conn *c)
+{
+	struct vu_msg *m;
+
+	if (!c)
+		return;
+	uvfio_log(UVFIO_LOG_INFO, c->name, "client gone");
+	while ((m = c->q_head)) {
+		c->q_head = m->next;
+		vu_msg_free(m);
+	}
+	conn_detach(c);
+	uvfio_tp_fini(&c->tp);
+	close(c->fd);
+	free(c->rbuf);
+	free(c);
+}
+
+int vu_conn_attach(struct vu_conn *c)
+{
+	struct uvfio_server *srv = c->srv;
+	struct uvfio_dma_limits lim = { .max_entries = srv->max_dma_maps };
+	int ret;
+
+	ret = uvfio_device_open(srv->dev);
+	if (ret)
+		return ret;
+	c->dma = uvfio_dma_create(&lim);
+	if (!c->dma) {
+		ret = -ENOMEM;
+		goto err_close;
+	}
+	uvfio_dma_set_msg_handler(c->dma, vu_conn_dma_msg, c);
+	uvfio_device_set_dma(srv->dev, c->dma);
+	c->versioned = true;
+	return 0;
+
+err_close:
+	uvfio_device_close(srv->dev);
+	return ret;
+}
+
+int vu_conn_send(struct vu_conn *c, const void *hdr, const void *payload,
+		 size_t len, const int *fds, unsigned int nfds)
+{
+	int ret;
+
+	if (c->dead)
+		return -EPIPE;
+	ret = uvfio_tp_send(&c->tp, hdr, payload, len, fds, nfds,
+			    uvfio_tp_deadline(c->srv->msg_timeout_ms));
+	if (ret) {
+		uvfio_log(UVFIO_LOG_INFO, c->name, "send: %s", strerror(-ret));
+		c->dead = true;
+	}
+	return ret;
+}
+
+/* Answer a message we could not take apart (no dispatch), honouring No_reply. */
+static void send_error(struct vu_conn *c, const struct vfio_user_header *h, int err)
+{
+	uint8_t eh[sizeof(struct vfio_user_header)];
+
+	if (vu_hdr_no_reply(h))
+		return;
+	vu_hdr_encode_error(eh, h, err);
+	vu_conn_send(c, eh, NULL, 0, NULL, 0);
+}
+
+int vu_conn_recv(struct vu_conn *c, uint64_t deadline, struct vu_msg **out)
+{
+	struct uvfio_server *srv = c->srv;
+	struct vu_msg *m;
+	uint8_t raw[sizeof(struct vfio_user_header)];
+	int ret;
+
+	*out = NULL;
+	if (c->dead)
+		return -EPIPE;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < VFIO_USER_SERVER_MAX_FDS; i++)
+		m->fds[i] = -1;
+
+	ret = uvfio_tp_recv_hdr(&c->tp, raw, m->fds, VFIO_USER_SERVER_MAX_FDS,
+				&m->nfds, deadline);
+	if (ret == -EAGAIN) {
+		free(m);
+		return ret;
+	}
+	if (ret == -EMSGSIZE) {
+		/* More fds than we advertised: the kernel gave them, the
+		 * transport closed them; the payload can still be skipped. */
+		uvfio_log(UVFIO_LOG_WARN, c->name, "too many fds with a message");
+		m->err = -EINVAL;
+	} else if (ret == -EPROTO) {
+		/* msg_size < 16 or truncated control data: framing is lost. */
+		memcpy(&m->hdr, raw, sizeof(m->hdr));
+		uvfio_log(UVFIO_LOG_WARN, c->name, "unusable stream (msg_size %u), dropping",
+			  m->hdr.msg_size);
+		m->hdr.flags &= ~VFIO_USER_F_NO_REPLY;
+		send_error(c, &m->hdr, EINVAL);
+		goto dead;
+	} else if (ret) {
+		if (ret != -ECONNRESET)
+			uvfio_log(UVFIO_LOG_WARN, c->name, "receive: %s", strerror(-ret));
+		goto dead;
+	}
+
+	ret = vu_hdr_parse(raw, sizeof(raw), srv->max_msg_size, &m->hdr);
+	if (ret == -EMSGSIZE) {
+		/* Skipping up to 4 GiB would let a client stall us: drop it. */
+		uvfio_log(UVFIO_LOG_WARN, c->name, "%s: msg_size %u > %u, dropping",
+			  vu_cmd_name(m->hdr.cmd), m->hdr.msg_size, srv->max_msg_size);
+		send_error(c, &m->hdr, EMSGSIZE);
+		goto dead;
+	}
+	if (ret && !m->err)
+		m->err = ret;
+
+	m->len = vu_hdr_payload_len(&m->hdr);
+	if (m->len) {
+		/* Bounded by max_msg_size, checked above. */
+		m->payload = malloc(m->len);
+		if (!m->payload) {
+			/* Can't hold it, but can skip it and keep the stream. */
+			m->err = -ENOMEM;
+			ret = uvfio_tp_skip_payload(&c->tp, uvfio_tp_deadline(srv->msg_timeout_ms));
+			m->len = 0;
+		} else {
+			ret = uvfio_tp_recv_payload(&c->tp, m->payload, m->len,
+						    uvfio_tp_deadline(srv->msg_timeout_ms));
+		}
+		if (ret) {
+			/* A started message that doesn't complete in time: the
+			 * client is stuck or hostile; nothing can resync it. */
+			uvfio_log(UVFIO_LOG_WARN, c->name, "%s: payload: %s, dropping",
+				  vu_cmd_name(m->hdr.cmd), strerror(-ret));
+			goto dead;
+		}
+	}
+	*out = m;
+	return 0;
+
+dead:
+	c->dead = true;
+	vu_msg_free(m);
+	return ret ? ret : -EPROTO;
+}
+
+int vu_conn_enqueue(struct vu_conn *c, struct vu_msg *m)
+{
+	if (c->q_len >= VU_QUEUE_MAX)
+		return -ENOBUFS;
+	m->next = NULL;
+	if (c->q_tail)
+		c->q_tail->next = m;
+	else
+		c->q_head = m;
+	c->q_tail = m;
+	c->q_len++;
+	return 0;
+}
+
+static struct vu_msg *dequeue(struct vu_conn *c)
+{
+	struct vu_msg *m = c->q_head;
+
+	if (!m)
+		return NULL;
+	c->q_head = m->next;
+	if (!c->q_head)
+		c->q_tail = NULL;
+	c->q_len--;
+	return m;
+}
+
+void vu_conn_handle(struct vu_conn *c, struct vu_msg *m)
+{
+	struct vu_reply r = { .buf = c->rbuf + sizeof(struct vfio_user_header),
+			      .cap = c->rbuf_cap - sizeof(struct vfio_user_header),
+			      .fd = -1 };
+	const struct vfio_user_header *h = &m->hdr;
+	int ret = m->err;
+
+	if (!ret && vu_hdr_is_reply(h)) {
+		/* A late answer to a DMA request we gave up on: drop quietly;
+		 * answering a reply would only confuse the client. */
+		if (h->cmd == VFIO_USER_DMA_READ || h->cmd == VFIO_USER_DMA_WRITE) {
+			uvfio_log(UVFIO_LOG_INFO, c->name, "stale %s reply %u dropped",
+				  vu_cmd_name(h->cmd), h->msg_id);
+			goto out;
+		}
+		ret = -EINVAL;
+	}
+	if (!ret && vu_cmd_check_fds(h->cmd, false, m->nfds, VFIO_USER_SERVER_MAX_FDS))
+		ret = -EINVAL;
+	if (!ret)
+		ret = vu_dispatch(c, m, &r);
+	if (ret)
+		uvfio_log(ret == -EINVAL || ret == -ENOSYS ? UVFIO_LOG_INFO : UVFIO_LOG_DEBUG,
+			  c->name, "%s (id %u): %s", vu_cmd_name(h->cmd), h->msg_id,
+			  strerror(-ret));
+	else
+		uvfio_log(UVFIO_LOG_TRACE, c->name, "%s (id %u) ok, %zu bytes",
+			  vu_cmd_name(h->cmd), h->msg_id, r.len);
+
+	if (vu_hdr_no_reply(h) || c->dead)
+		goto out;
+	if (ret) {
+		send_error(c, h, ret);
+		goto out;
+	}
+	vu_hdr_encode(c->rbuf, h->msg_id, h->cmd, (uint32_t)r.len,
+		      VFIO_USER_F_TYPE_REPLY, 0);
+	vu_conn_send(c, c->rbuf, r.buf, r.len, r.fd >= 0 ? &r.fd : NULL,
+		     r.fd >= 0 ? 1 : 0);
+out:
+	vu_msg_free(m);
+}
+
+void vu_conn_serve(struct vu_conn *c)
+{
+	struct vu_msg *m;
+
+	while (!c->srv->stopping) {
+		/* Commands queued behind a DMA wait go first: arrival order. */
+		m = dequeue(c);
+		if (!m && !c->dead && vu_conn_recv(c, UVFIO_TP_NOWAIT, &m))
+			m = NULL;
+		if (!m)
+			return;
+		vu_conn_handle(c, m);
+		if (c->dead)
+			return;
+	}
+}

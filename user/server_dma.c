@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DMA_READ / DMA_WRITE issued by the server, for windows the client mapped
+ * without an fd. The device's access is split into chunks of the client's
+ * max_data_xfer_size; each chunk is one request and one awaited reply
+ * (matched by msg_id). Commands that arrive meanwhile are queued, not
+ * processed: the server handles commands strictly in arrival order, and the
+ * command that caused this DMA has not been answered yet.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uvfio/log.h>
+
+#include "user/server_priv.h"
+
+/* Wait for the reply to request `id`; queue commands, drop stale replies. */
+static int wait_reply(struct vu_conn *c, uint16_t id, uint16_t cmd,
+		      struct vu_msg **out)
+{
+	uint64_t deadline = uvfio_tp_deadline(c->srv->msg_timeout_ms);
+	struct vu_msg *m;
+	int ret;
+
+	for (;;) {
+		ret = vu_conn_recv(c, deadline, &m);
+		if (ret)
+			return ret; /* timeout, or the connection is dead */
+		if (!vu_hdr_is_reply(&m->hdr) || m->err) {
+			ret = vu_conn_enqueue(c, m);
+			if (ret) {
+				uvfio_log(UVFIO_LOG_WARN, c->name,
+					  "%u commands queued during DMA, dropping client",
+					  VU_QUEUE_MAX);
+				vu_msg_free(m);
+				c->dead = true;
+				return ret;
+			}
+			continue;
+		}
+		if (m->hdr.msg_id == id && m->hdr.cmd == cmd) {
+			*out = m;
+			return 0;
+		}
+		uvfio_log(UVFIO_LOG_INFO, c->name, "unexpected %s reply %u while waiting for %u",
+			  vu_cmd_name(m->hdr.cmd), m->hdr.msg_id, id);
+		vu_msg_free(m);
+	}
+}
+
+static int dma_chunk(struct vu_conn *c, uint64_t iova, uint8_t *buf, size_t len,
+		     bool is_write, uint8_t *req, size_t req_cap)
+{
+	uint16_t cmd = is_write ? VFIO_USER_DMA_WRITE : VFIO_USER_DMA_READ;
+	uint16_t id = c->next_id++;
+	uint8_t *pl = req + sizeof(struct vfio_user_header);
+	size_t pl_cap = req_cap - sizeof(struct vfio_user_header);
+	struct vu_dma_access a;
+	struct vu_msg *m;
+	ssize_t n;
+	int ret;
+
+	n = is_write ? vu_dma_write_req_encode(pl, pl_cap, iova, buf, len)
+		     : vu_dma_read_req_encode(pl, pl_cap, iova, len);
+	if (n < 0)
+		return (int)n;
+	vu_hdr_encode(req, id, cmd, (uint32_t)n, VFIO_USER_F_TYPE_COMMAND, 0);
+	ret = vu_conn_send(c, req, pl, (size_t)n, NULL, 0);
+	if (ret)
+		return ret;
+	ret = wait_reply(c, id, cmd, &m);
+	if (ret) {
+		uvfio_log(UVFIO_LOG_WARN, c->name, "%s 0x%llx+%zu: no reply: %s",
+			  vu_cmd_name(cmd), (unsigned long long)iova, len, strerror(-ret));
+		return ret;
+	}
+	if (vu_hdr_is_error(&m->hdr)) {
+		ret = m->hdr.error_no ? -(int)m->hdr.error_no : -EIO;
+		goto out;
+	}
+	if (m->nfds) { /* QEMU rejects fds on these; so do we */
+		ret = -EIO;
+		goto out;
+	}
+	if (is_write) {
+		ret = vu_dma_write_rep_parse(m->payload, m->len, &a);
+		/* QEMU answers with the header only; otherwise it must echo us. */
+		if (!ret && m->len && (a.addr != iova || a.count != len))
+			ret = -EIO;
+	} else {
+		ret = vu_dma_read_rep_parse(m->payload, m->len, c->srv->max_xfer, &a);
+		if (!ret && (a.addr != iova || a.count != len))
+			ret = -EIO;
+		if (!ret)
+			memcpy(buf, a.data, len);
+	}
+	if (ret == -EINVAL)
+		ret = -EIO;
+out:
+	vu_msg_free(m);
+	return ret;
+}
+
+int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_write)
+{
+	struct vu_conn *c = opaque;
+	size_t chunk = c->caps.max_data_xfer_size;
+	uint8_t *req;
+	size_t req_cap, done = 0;
+	int ret = 0;
+
+	if (c->dead)
+		return -EIO;
+	/* Respect the client's limit and never expect a reply above ours. */
+	if (chunk > c->srv->max_xfer)
+		chunk = c->srv->max_xfer;
+	req_cap = sizeof(struct vfio_user_header) + sizeof(struct vfio_user_dma_region_access) +
+		  (is_write ? (len < chunk ? len : chunk) : 0);
+	req = malloc(req_cap);
+	if (!req)
+		return -ENOMEM;
+	while (done < len) {
+		size_t n = len - done < chunk ? len - done : chunk;
+
+		ret = dma_chunk(c, iova + done, (uint8_t *)buf + done, n, is_write,
+				req, req_cap);
+		if (ret)
+			break;
+		done += n;
+	}
+	free(req);
+	return ret;
+}
