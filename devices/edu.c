@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * An edu-compatible PCI device: the registers of QEMU's educational device
+ * (hw/misc/edu.c, docs/specs/edu.rst), so a driver written for QEMU's edu
+ * runs unchanged against this one over vfio-user.
+ *
+ * PCI: 1234:11e8, revision 0x10, class 0x00ff00, INTx pin A, an MSI
+ * capability with one vector (64-bit address), BAR0 1 MiB 32-bit
+ * non-prefetchable memory.
+ *
+ * BAR0 registers (little endian). Offsets below 0x80 take 4-byte accesses
+ * only, 0x80 and up 4 or 8 bytes; another size reads all-ones and drops the
+ * write, as QEMU's edu does. Unlisted offsets read all-ones.
+ *   0x00 RO  identification 0x010000ed
+ *   0x04 RW  liveness: reads back the bitwise inverse of the last write
+ *   0x08 RW  factorial: write n, read n! (mod 2^32)
+ *   0x20 RW  status: bit 0 computing (RO), bit 7 raise IRQ 0x1 after a factorial
+ *   0x24 RO  interrupt status
+ *   0x60 WO  interrupt raise: OR the value into the interrupt status, raise
+ *   0x64 WO  interrupt acknowledge: clear the bits; none left -> INTx lowered
+ *   0x80 RW  DMA source, 0x88 DMA destination, 0x90 DMA count (64 bits each)
+ *   0x98 RW  DMA command: bit 0 start (reads 1 while running), bit 1 direction
+ *            (0: RAM -> buffer, 1: buffer -> RAM), bit 2 raise IRQ 0x100 when
+ *            done, bit 31 (ours) the last transfer failed
+ *   0x40000..0x40fff  the 4 KiB DMA buffer, readable and writable directly
+ *            (QEMU's edu does not expose it; a client may use it to check DMA)
+ *
+ * Differences from QEMU's edu, each on purpose:
+ *   - Factorial and DMA complete synchronously in the write that starts them,
+ *     so the busy bits (status bit 0, command bit 0) always read 0; a driver
+ *     that polls them works unchanged, and the completion IRQs still come.
+ *   - A 4-byte access at 0x84/0x8c/0x94/0x9c reaches the upper half of the
+ *     64-bit register (QEMU ignores it). A 4-byte write at 0x80 still sets
+ *     the whole register to the zero-extended value, as QEMU does, so a
+ *     driver that only writes the low half never sees a stale upper half.
+ *     This makes an 8-byte access the kernel splits in two 4-byte ones work.
+ *   - DMA addresses are not clamped to a 28-bit mask: the RAM side is an
+ *     IOVA of the client's DMA space and is used as is.
+ *   - A transfer must lie inside the buffer: [0x40000, 0x41000), the full
+ *     4096 bytes allowed (QEMU 7.2 aborts on one that ends at 0x41000). A
+ *     transfer that does not fit, or whose DMA fails (bus master off: EPERM,
+ *     IOVA not mapped with the needed access: EFAULT), completes with
+ *     command bit 31 set and a log line; the completion IRQ 0x100 is still
+ *     raised when asked for, so a driver waiting for it wakes up. Starting
+ *     a new transfer clears bit 31.
+ *   - Device reset (and the last close) clears every register and the buffer.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uvfio/device.h>
+#include <uvfio/log.h>
+#include <uvfio/pci.h>
+
+#include "devices/samples.h"
+
+#define EDU_BAR_SIZE		(1u << 20)
+
+#define EDU_REG_ID		0x00
+#define EDU_REG_LIVENESS	0x04
+#define EDU_REG_FACTORIAL	0x08
+#define EDU_REG_STATUS		0x20
+#define EDU_REG_IRQ_STATUS	0x24
+#define EDU_REG_IRQ_RAISE	0x60
+#define EDU_REG_IRQ_ACK		0x64
+#define EDU_REG_DMA_SRC		0x80
+#define EDU_REG_DMA_DST		0x88
+#define EDU_REG_DMA_COUNT	0x90
+#define EDU_REG_DMA_CMD		0x98
+#define EDU_REG_WIDE_END	0xa0 /* end of the 64-bit DMA registers */
+
+#define EDU_ID			0x010000edu
+
+#define EDU_STATUS_COMPUTING	0x01u
+#define EDU_STATUS_IRQ_FACT	0x80u
+
+#define EDU_IRQ_FACT		0x00000001u
+#define EDU_IRQ_DMA		0x00000100u
+
+#define EDU_DMA_CMD_START	0x1u
+#define EDU_DMA_CMD_TO_RAM	0x2u
+#define EDU_DMA_CMD_IRQ		0x4u
+#define EDU_DMA_CMD_ERROR	0x80000000u
+
+#define EDU_BUF_START		0x40000u
+#define EDU_BUF_SIZE		4096u
+
+struct edu {
+	struct uvfio_pci_device *pdev;
+	/* Guards the registers and the buffer: BAR handlers may run on more
+	 * than one thread (server, tests). */
+	pthread_mutex_t lock;
+	uint32_t liveness;
+	uint32_t factorial;
+	uint32_t status;
+	uint32_t irq_status;
+	uint64_t dma_src, dma_dst, dma_count, dma_cmd;
+	uint8_t buf[EDU_BUF_SIZE];
+};
+
+static struct edu *to_edu(struct uvfio_pci_device *pdev)
+{
+	return uvfio_pci_priv(pdev);
+}
+
+static struct uvfio_device *edu_dev(struct edu *edu)
+{
+	return uvfio_pci_to_device(edu->pdev);
+}
+
+/* n! mod 2^32. From 34! on, the product holds 2^32 (34! has 32 factors of
+ * two), so the answer is 0: no loop over billions of values. */
+static uint32_t factorial32(uint32_t n)
+{
+	uint32_t r = 1;
+
+	if (n >= 34)
+		return 0;
+	while (n > 1)
+		r *= n--;
+	return r;
+}
+
+/* Called with edu->lock held. MSI when the guest enabled it, else INTx. */
+static void edu_raise_irq(struct edu *edu, uint32_t bits)
+{
+	edu->irq_status |= bits;
+	if (edu->irq_status)
+		uvfio_pci_raise_irq(edu->pdev, 0);
+}
+
+static void edu_ack_irq(struct edu *edu, uint32_t bits)
+{
+	edu->irq_status &= ~bits;
+	/* INTx is a level: it stays up until every cause is acknowledged. */
+	if (!edu->irq_status)
+		uvfio_pci_lower_irq(edu->pdev);
+}
+
+static void edu_factorial(struct edu *edu, uint32_t n)
+{
+	/* The computing bit is set for the (synchronous) computation only. */
+	edu->status |= EDU_STATUS_COMPUTING;
+	edu->factorial = factorial32(n);
+	edu->status &= ~EDU_STATUS_COMPUTING;
+	if (edu->status & EDU_STATUS_IRQ_FACT)
+		edu_raise_irq(edu, EDU_IRQ_FACT);
+}
+
+/*
+ * Buffer offset of a device-side range [addr, addr + count), or -ERANGE when
+ * it is not inside [0x40000, 0x41000).
+ */
+static int64_t edu_buf_range(uint64_t addr, uint64_t count)
+{
+	uint64_t end;
+
+	if (addr < EDU_BUF_START || __builtin_add_overflow(addr, count, &end) ||
+	    end > EDU_BUF_START + EDU_BUF_SIZE)
+		return -ERANGE;
+	return (int64_t)(addr - EDU_BUF_START);
+}
+
+static const char *edu_dma_error(int err)
+{
+	switch (err) {
+	case -ERANGE:
+		return "device side outside the buffer [0x40000, 0x41000)";
+	case -EPERM:
+		return "bus master is off";
+	case -EFAULT:
+		return "IOVA range not mapped with the needed access";
+	case -ENODEV:
+		return "no client DMA space";
+	default:
+		return strerror(-err);
+	}
+}
+
+/* Runs a transfer to completion. Called with edu->lock held. */
+static void edu_dma_run(struct edu *edu)
+{
+	bool to_ram = edu->dma_cmd & EDU_DMA_CMD_TO_RAM;
+	uint64_t dev_addr = to_ram ? edu->dma_src : edu->dma_dst;
+	uint64_t iova = to_ram ? edu->dma_dst : edu->dma_src;
+	uint64_t count = edu->dma_count;
+	int64_t off = edu_buf_range(dev_addr, count);
+	int ret;
+
+	edu->dma_cmd &= ~(uint64_t)EDU_DMA_CMD_ERROR;
+	if (off < 0)
+		ret = (int)off;
+	else if (to_ram)
+		ret = uvfio_device_dma_write(edu_dev(edu), iova, edu->buf + off,
+					     (size_t)count);
+	else
+		ret = uvfio_device_dma_read(edu_dev(edu), iova, edu->buf + off,
+					    (size_t)count);
+	if (ret) {
+		edu->dma_cmd |= EDU_DMA_CMD_ERROR;
+		uvfio_dev_log(edu_dev(edu), UVFIO_LOG_WARN,
+			      "DMA %s of %#llx bytes, device %#llx, IOVA %#llx failed: %s",
+			      to_ram ? "to RAM" : "from RAM",
+			      (unsigned long long)count, (unsigned long long)dev_addr,
+			      (unsigned long long)iova, edu_dma_error(ret));
+	} else {
+		uvfio_dev_log(edu_dev(edu), UVFIO_LOG_TRACE,
+			      "DMA %s of %#llx bytes, device %#llx, IOVA %#llx",
+			      to_ram ? "to RAM" : "from RAM",
+			      (unsigned long long)count, (unsigned long long)dev_addr,
+			      (unsigned long long)iova);
+	}
+	edu->dma_cmd &= ~(uint64_t)EDU_DMA_CMD_START;
+	if (edu->dma_cmd & EDU_DMA_CMD_IRQ)
+		edu_raise_irq(edu, EDU_IRQ_DMA);
+}
+
+static uint64_t *edu_dma_reg(struct edu *edu, uint64_t reg)
+{
+	switch (reg) {
+	case EDU_REG_DMA_SRC:
+		return &edu->dma_src;
+	case EDU_REG_DMA_DST:
+		return &edu->dma_dst;
+	case EDU_REG_DMA_COUNT:
+		return &edu->dma_count;
+	default:
+		return &edu->dma_cmd;
+	}
+}
+
+/* Whether a register access has the size edu accepts at that offset. */
+static bool edu_reg_size_ok(uint64_t offset, size_t size)
+{
+	if (offset < EDU_REG_DMA_SRC)
+		return size == 4;
+	return size == 4 || size == 8;
+}
+
+static uint64_t edu_reg_read(struct edu *edu, uint64_t offset, size_t size)
+{
+	if (offset >= EDU_REG_DMA_SRC && offset < EDU_REG_WIDE_END) {
+		uint64_t v = *edu_dma_reg(edu, offset & ~7ull);
+
+		if (size == 8)
+			return (offset & 7) ? ~0ull : v;
+		return (offset & 4) ? v >> 32 : (uint32_t)v;
+	}
+	switch (offset) {
+	case EDU_REG_ID:
+		return EDU_ID;
+	case EDU_REG_LIVENESS:
+		return edu->liveness;
+	case EDU_REG_FACTORIAL:
+		return edu->factorial;
+	case EDU_REG_STATUS:
+		return edu->status;
+	case EDU_REG_IRQ_STATUS:
+		return edu->irq_status;
+	default:
+		return ~0ull;
+	}
+}
+
+static void edu_dma_reg_write(struct edu *edu, uint64_t offset, size_t size,
+			      uint64_t val)
+{
+	uint64_t reg = offset & ~7ull;
+	uint64_t *r = edu_dma_reg(edu, reg);
+
+	if (size == 8 && (offset & 7))
+		return;
+	if (reg == EDU_REG_DMA_CMD) {
+		/* As in QEMU, only a write that starts a transfer counts. */
+		if (size == 4 && (offset & 4))
+			return;
+		if (!(val & EDU_DMA_CMD_START))
+			return;
+		edu->dma_cmd = val & (EDU_DMA_CMD_START | EDU_DMA_CMD_TO_RAM |
+				      EDU_DMA_CMD_IRQ);
+		edu_dma_run(edu);
+		return;
+	}
+	if (size == 8)
+		*r = val;
+	else if (offset & 4)
+		*r = (*r & 0xffffffffull) | (val << 32);
+	else
+		*r = (uint32_t)val; /* zero-extended, as QEMU */
+}
+
+static void edu_reg_write(struct edu *edu, uint64_t offset, size_t size,
+			  uint64_t val)
+{
+	if (offset >= EDU_REG_DMA_SRC && offset < EDU_REG_WIDE_END) {
+		edu_dma_reg_write(edu, offset, size, val);
+		return;
+	}
+	switch (offset) {
+	case EDU_REG_LIVENESS:
+		edu->liveness = ~(uint32_t)val;
+		break;
+	case EDU_REG_FACTORIAL:
+		edu_factorial(edu, (uint32_t)val);
+		break;
+	case EDU_REG_STATUS:
+		/* Only the IRQ-on-completion bit is writable. */
+		edu->status = (edu->status & ~EDU_STATUS_IRQ_FACT) |
+			      ((uint32_t)val & EDU_STATUS_IRQ_FACT);
+		break;
+	case EDU_REG_IRQ_RAISE:
+		edu_raise_irq(edu, (uint32_t)val);
+		break;
+	case EDU_REG_IRQ_ACK:
+		edu_ack_irq(edu, (uint32_t)val);
+		break;
+	default:
+		break;
+	}
+}
+
+static bool edu_in_buf(uint64_t offset, size_t size)
+{
+	return edu_buf_range(offset, size) >= 0;
+}
+
+static uint64_t le_load(const void *buf, size_t size)
+{
+	const uint8_t *p = buf;
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < size; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static void le_store(void *buf, size_t size, uint64_t v)
+{
+	uint8_t *p = buf;
+
+	for (size_t i = 0; i < size; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static int edu_bar_read(struct uvfio_pci_device *pdev, int bar, uint64_t offset,
+			void *buf, size_t size)
+{
+	struct edu *edu = to_edu(pdev);
+	uint64_t v = ~0ull;
+
+	if (bar != 0 || size > 8)
+		return -EINVAL;
+	pthread_mutex_lock(&edu->lock);
+	if (edu_in_buf(offset, size)) {
+		memcpy(buf, edu->buf + (offset - EDU_BUF_START), size);
+	} else {
+		if (edu_reg_size_ok(offset, size))
+			v = edu_reg_read(edu, offset, size);
+		le_store(buf, size, v);
+	}
+	pthread_mutex_unlock(&edu->lock);
+	return 0;
+}
+
+static int edu_bar_write(struct uvfio_pci_device *pdev, int bar, uint64_t offset,
+			 const void *buf, size_t size)
+{
+	struct edu *edu = to_edu(pdev);
+
+	if (bar != 0 || size > 8)
+		return -EINVAL;
+	pthread_mutex_lock(&edu->lock);
+	if (edu_in_buf(offset, size))
+		memcpy(edu->buf + (offset - EDU_BUF_START), buf, size);
+	else if (edu_reg_size_ok(offset, size))
+		edu_reg_write(edu, offset, size, le_load(buf, size));
+	else
+		uvfio_dev_log(edu_dev(edu), UVFIO_LOG_DEBUG,
+			      "%zu-byte write at %#llx dropped (edu takes 4 bytes below 0x80, 4 or 8 above)",
+			      size, (unsigned long long)offset);
+	pthread_mutex_unlock(&edu->lock);
+	return 0;
+}
+
+static int edu_reset(struct uvfio_pci_device *pdev)
+{
+	struct edu *edu = to_edu(pdev);
+
+	pthread_mutex_lock(&edu->lock);
+	edu->liveness = 0;
+	edu->factorial = 0;
+	edu->status = 0;
+	edu->irq_status = 0;
+	edu->dma_src = edu->dma_dst = edu->dma_count = edu->dma_cmd = 0;
+	memset(edu->buf, 0, sizeof(edu->buf));
+	pthread_mutex_unlock(&edu->lock);
+	return 0;
+}
+
+static const struct uvfio_pci_ops edu_pci_ops = {
+	.reset = edu_reset,
+	.bar_read = edu_bar_read,
+	.bar_write = edu_bar_write,
+};
+
+static const struct uvfio_pci_info edu_pci_info = {
+	.vendor_id = 0x1234,
+	.device_id = 0x11e8,
+	.subsystem_vendor_id = 0x1af4, /* QEMU's default subsystem IDs */
+	.subsystem_id = 0x1100,
+	.class_code = 0x00ff00,
+	.revision = 0x10,
+	.interrupt_pin = 1,
+	.bars[0] = { .size = EDU_BAR_SIZE },
+	.msi = { .vectors = 1, .addr64 = true },
+	.ops = &edu_pci_ops,
+};
+
+static void edu_destroy(void *priv)
+{
+	struct edu *edu = priv;
+
+	if (!edu)
+		return;
+	uvfio_pci_destroy(edu->pdev);
+	pthread_mutex_destroy(&edu->lock);
+	free(edu);
+}
+
+static int edu_create(int argc, char **argv, struct uvfio_sample_dev *out)
+{
+	struct edu *edu;
+	int ret;
+
+	if (argc > 1) {
+		uvfio_log(UVFIO_LOG_ERR, "edu", "no device options, got '%s'", argv[1]);
+		return -EINVAL;
+	}
+	edu = calloc(1, sizeof(*edu));
+	if (!edu)
+		return -ENOMEM;
+	ret = -pthread_mutex_init(&edu->lock, NULL);
+	if (ret)
+		goto err_free;
+	edu->pdev = uvfio_pci_create("edu", &edu_pci_info, edu);
+	if (!edu->pdev) {
+		ret = -errno;
+		goto err_lock;
+	}
+	out->dev = uvfio_pci_to_device(edu->pdev);
+	out->priv = edu;
+	return 0;
+
+err_lock:
+	pthread_mutex_destroy(&edu->lock);
+err_free:
+	free(edu);
+	return ret;
+}
+
+const struct uvfio_sample uvfio_sample_edu = {
+	.name = "edu",
+	.summary = "QEMU's educational PCI device (1234:11e8): factorial, DMA, INTx/MSI",
+	.options = NULL,
+	.create = edu_create,
+	.destroy = edu_destroy,
+};
