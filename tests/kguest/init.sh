@@ -39,7 +39,7 @@ else
 fi
 
 case "$mode" in
-cdev) locs="/dev/vfio/devices/$cdev" ;;
+cdev) locs="/dev/vfio/devices/$cdev pci:$bdf" ;;
 noiommu) locs="pci:$bdf" ;;
 *) locs="pci:$bdf /dev/vfio/${grp##*/}:$bdf" ;;
 esac
