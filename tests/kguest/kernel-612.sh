@@ -59,29 +59,38 @@ if [ -z "$DEB" ]; then
 fi
 
 T0=$(date +%s)
+# An interrupted build (a test timeout, ^C) resumes in WORK: make is incremental.
 WORK="$OUT.build"
-rm -rf "$WORK" "$OUT"
-mkdir -p "$WORK"
-log "unpacking $DEB"
-dpkg-deb --fsys-tarfile "$DEB" | tar -x -C "$WORK" --wildcards '*linux-source-6.12.tar.xz'
-tar -xJf "$WORK"/usr/src/linux-source-6.12.tar.xz -C "$WORK"
-rm -rf "$WORK/usr"
+rm -rf "$OUT"
+if [ ! -f "$WORK/.unpacked" ]; then
+    rm -rf "$WORK"
+    mkdir -p "$WORK"
+    log "unpacking $DEB"
+    dpkg-deb --fsys-tarfile "$DEB" | tar -x -C "$WORK" --wildcards '*linux-source-6.12.tar.xz'
+    tar -xJf "$WORK"/usr/src/linux-source-6.12.tar.xz -C "$WORK"
+    rm -rf "$WORK/usr"
+    touch "$WORK/.unpacked"
+fi
 SRC="$WORK/linux-source-6.12"
 cd "$SRC"
 
-log "configuring (tinyconfig + $(echo $OPTS | wc -w) options)"
-make -s ARCH=x86_64 tinyconfig >&2
-for o in $OPTS; do ./scripts/config --enable "$o"; done
-for o in $OFF; do ./scripts/config --disable "$o"; done
-make -s ARCH=x86_64 olddefconfig >&2
+if [ ! -f "$WORK/.configured" ]; then
+    log "configuring (tinyconfig + $(echo $OPTS | wc -w) options)"
+    make -s ARCH=x86_64 tinyconfig >&2
+    for o in $OPTS; do ./scripts/config --enable "$o"; done
+    for o in $OFF; do ./scripts/config --disable "$o"; done
+    make -s ARCH=x86_64 olddefconfig >&2
+fi
 bad=""
 for o in $OPTS; do grep -qx "CONFIG_$o=y" .config || bad="$bad $o"; done
 for o in $OFF; do grep -qx "CONFIG_$o=y" .config && bad="$bad !$o"; done
 if [ -n "$bad" ]; then log "FATAL: options did not stick:$bad"; exit 1; fi
+touch "$WORK/.configured"
 
-log "make -j$(nproc) bzImage (about 3.5 min cold)"
+log "make -j$(nproc) bzImage (about 3.5 min cold on an idle 2-core host)"
 make -s ARCH=x86_64 -j"$(nproc)" bzImage >"$WORK/build.log" 2>&1 || { tail -30 "$WORK/build.log" >&2; exit 1; }
 make -s ARCH=x86_64 headers_install INSTALL_HDR_PATH="$WORK/out/usr" >&2
+mkdir -p "$WORK/out"
 cp arch/x86/boot/bzImage .config "$WORK/out/"
 echo "$VER" > "$WORK/out/source-version"
 mv "$WORK/out" "$OUT"

@@ -86,6 +86,10 @@ def initramfs(progs, moddir=None):
             f.write(gzip.compress(cpio, 6))
         os.replace(tmp, out)
     log(f"initramfs: {out} ({os.path.getsize(out) // 1024} KiB)")
+    for old in os.listdir(CACHE):  # other trees' and older builds: keep a week's worth
+        path = os.path.join(CACHE, old)
+        if old.startswith("initramfs-") and time.time() - os.path.getmtime(path) > 7 * 86400:
+            os.unlink(path)
     return out
 
 
