@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The DMA address space of one device's client: type1 (v2) map/unmap rules,
- * access to the windows from device code, and dirty page logging.
+ * access to the windows from device code (dirty logging: dma_log.c).
  *
  * Locking: dma->lock guards the tree, every window's counters and bitmaps,
  * the logging state and the callbacks. It is never held across a memcpy into
@@ -9,8 +9,12 @@
  * holds the window's in-flight count, and removal waits (dma->drained) until
  * that count drops to zero. dma->unmap_lock serialises removals, so every
  * window marked dying belongs to the one removal in progress.
+ *
+ * The unmap notifier runs with unmap_lock held: it may drop references
+ * (uvfio_dma_put) and map, but must not unmap. A thread that holds a
+ * reference and unmaps the same window waits for itself, as with a pinned
+ * page in the kernel; the notifier is where a device lets go.
  */
-#include <endian.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -21,112 +25,10 @@
 #include <uvfio/dma.h>
 
 #include "dma_internal.h"
-#include "iova_tree.h"
-
-struct dma_window {
-	struct iova_node node; /* [start, last] of the window */
-	void *host;	       /* vaddr or mmap base; NULL: message based */
-	uint64_t *dirty;       /* one bit per logging page while logging */
-	int fd;		       /* owned (closed at unmap), -1 if none */
-	uint32_t inflight;     /* accesses and references in progress */
-	uint16_t wrefs;	       /* write references: their pages stay dirty */
-	uint8_t prot;	       /* UVFIO_DMA_READ | UVFIO_DMA_WRITE */
-	bool dying;	       /* being unmapped: new accesses fail */
-};
-
-struct uvfio_dma {
-	pthread_mutex_t lock;
-	pthread_cond_t drained; /* a dying window's last access ended */
-	pthread_mutex_t unmap_lock;
-	struct iova_tree tree;
-	uint64_t pgsize;
-	uint32_t max_entries;
-	bool logging;
-	unsigned int log_shift;
-	uvfio_dma_msg_fn msg_fn;
-	void *msg_opaque;
-	uvfio_dma_unmap_fn unmap_fn;
-	void *unmap_opaque;
-};
-
-/* A write reference is tagged in the low bit of ref->window (windows are aligned). */
-#define REF_WRITE ((uintptr_t)1)
 
 size_t uvfio_dma__window_bytes(void)
 {
 	return sizeof(struct dma_window);
-}
-
-static inline struct dma_window *to_win(struct iova_node *n)
-{
-	return n ? (struct dma_window *)((char *)n - offsetof(struct dma_window, node)) : NULL;
-}
-
-static inline uint64_t win_size(const struct dma_window *w)
-{
-	return w->node.last - w->node.start + 1;
-}
-
-static struct dma_window *win_find(struct uvfio_dma *dma, uint64_t addr)
-{
-	return to_win(iova_tree_find(&dma->tree, addr));
-}
-
-static struct dma_window *win_first_overlap(struct uvfio_dma *dma,
-					    uint64_t start, uint64_t last)
-{
-	return to_win(iova_tree_first_overlap(&dma->tree, start, last));
-}
-
-static struct dma_window *win_next(struct uvfio_dma *dma, struct dma_window *w)
-{
-	return to_win(iova_tree_next(&dma->tree, &w->node));
-}
-
-static inline bool is_pow2(uint64_t v)
-{
-	return v && !(v & (v - 1));
-}
-
-/* ---- bitmaps ---- */
-
-/* Set bits first..last (inclusive); `le`: the words are little-endian u64. */
-static void bits_set(uint64_t *map, uint64_t first, uint64_t last, bool le)
-{
-	for (uint64_t k = first / 64; k <= last / 64; k++) {
-		uint64_t m = ~0ull;
-
-		if (k == first / 64)
-			m &= ~0ull << (first % 64);
-		if (k == last / 64)
-			m &= ~0ull >> (63 - last % 64);
-		if (le)
-			map[k] = htole64(le64toh(map[k]) | m);
-		else
-			map[k] |= m;
-	}
-}
-
-static uint64_t *dirty_alloc(const struct dma_window *w, unsigned int shift)
-{
-	/* Logging pages need not align to the window: count the pages it touches. */
-	uint64_t words = ((w->node.last >> shift) - (w->node.start >> shift)) / 64 + 1;
-
-	if (words > SIZE_MAX / sizeof(uint64_t))
-		return NULL;
-	return calloc((size_t)words, sizeof(uint64_t));
-}
-
-/* Mark [a, b] dirty; both inside w. Lock held. */
-static void win_set_dirty(struct uvfio_dma *dma, struct dma_window *w,
-			  uint64_t a, uint64_t b)
-{
-	unsigned int s = dma->log_shift;
-	uint64_t base = w->node.start >> s;
-
-	if (!dma->logging || !w->dirty)
-		return;
-	bits_set(w->dirty, (a >> s) - base, (b >> s) - base, false);
 }
 
 /* ---- lifecycle ---- */
@@ -179,6 +81,8 @@ void uvfio_dma_destroy(struct uvfio_dma *dma)
 void uvfio_dma_set_msg_handler(struct uvfio_dma *dma, uvfio_dma_msg_fn fn,
 			       void *opaque)
 {
+	if (!dma)
+		return;
 	pthread_mutex_lock(&dma->lock);
 	dma->msg_fn = fn;
 	dma->msg_opaque = opaque;
@@ -188,6 +92,8 @@ void uvfio_dma_set_msg_handler(struct uvfio_dma *dma, uvfio_dma_msg_fn fn,
 void uvfio_dma_set_unmap_notify(struct uvfio_dma *dma, uvfio_dma_unmap_fn fn,
 				void *opaque)
 {
+	if (!dma)
+		return;
 	pthread_mutex_lock(&dma->lock);
 	dma->unmap_fn = fn;
 	dma->unmap_opaque = opaque;
@@ -198,6 +104,8 @@ uint32_t uvfio_dma_count(struct uvfio_dma *dma)
 {
 	uint32_t n;
 
+	if (!dma)
+		return 0;
 	pthread_mutex_lock(&dma->lock);
 	n = dma->tree.count;
 	pthread_mutex_unlock(&dma->lock);
@@ -206,7 +114,7 @@ uint32_t uvfio_dma_count(struct uvfio_dma *dma)
 
 uint64_t uvfio_dma_pgsize(struct uvfio_dma *dma)
 {
-	return dma->pgsize; /* immutable after create */
+	return dma ? dma->pgsize : 0; /* immutable after create */
 }
 
 /* ---- map ---- */
@@ -304,7 +212,7 @@ int uvfio_dma_map(struct uvfio_dma *dma, const struct uvfio_dma_map_args *args)
 	if (ret)
 		goto err_unlock;
 	if (dma->logging) {
-		w->dirty = dirty_alloc(w, dma->log_shift);
+		w->dirty = dma_dirty_alloc(w, dma->log_shift);
 		if (!w->dirty) {
 			ret = -ENOMEM;
 			goto err_unlock;
@@ -582,7 +490,7 @@ static int dma_access(struct uvfio_dma *dma, uint64_t iova, void *buf,
 
 		pthread_mutex_lock(&dma->lock);
 		if (is_write && !err)
-			win_set_dirty(dma, w, cur, cur + chunk - 1);
+			dma_win_set_dirty(dma, w, cur, cur + chunk - 1);
 		window_release(dma, w);
 		left -= chunk;
 		cur += chunk;
@@ -648,7 +556,7 @@ void *uvfio_dma_get(struct uvfio_dma *dma, uint64_t iova, size_t len,
 		 * every report until then (log_report skips clearing them).
 		 */
 		w->wrefs++;
-		win_set_dirty(dma, w, iova, last);
+		dma_win_set_dirty(dma, w, iova, last);
 		ref->window = (void *)((uintptr_t)w | REF_WRITE);
 	}
 	host = (char *)w->host + (iova - w->node.start);
@@ -676,173 +584,4 @@ void uvfio_dma_put(struct uvfio_dma *dma, struct uvfio_dma_ref *ref)
 	window_release(dma, w);
 	pthread_mutex_unlock(&dma->lock);
 	ref->window = NULL;
-}
-
-/* ---- dirty logging ---- */
-
-static void free_bitmaps(struct uvfio_dma *dma)
-{
-	struct dma_window *w;
-
-	for (w = to_win(iova_tree_first_from(&dma->tree, 0)); w; w = win_next(dma, w)) {
-		free(w->dirty);
-		w->dirty = NULL;
-	}
-}
-
-int uvfio_dma_log_start(struct uvfio_dma *dma, uint64_t pgsize)
-{
-	struct dma_window *w;
-	unsigned int shift;
-	int ret = 0;
-
-	if (!dma)
-		return -EINVAL;
-	if (!pgsize)
-		pgsize = dma->pgsize;
-	if (!is_pow2(pgsize))
-		return -EINVAL;
-	shift = (unsigned int)__builtin_ctzll(pgsize);
-
-	pthread_mutex_lock(&dma->lock);
-	if (dma->logging) {
-		ret = -EBUSY; /* one start at a time, as the device feature */
-		goto out;
-	}
-	for (w = to_win(iova_tree_first_from(&dma->tree, 0)); w; w = win_next(dma, w)) {
-		w->dirty = dirty_alloc(w, shift);
-		if (!w->dirty) {
-			free_bitmaps(dma);
-			ret = -ENOMEM;
-			goto out;
-		}
-	}
-	dma->log_shift = shift;
-	dma->logging = true;
-out:
-	pthread_mutex_unlock(&dma->lock);
-	return ret;
-}
-
-int uvfio_dma_log_stop(struct uvfio_dma *dma)
-{
-	if (!dma)
-		return -EINVAL;
-	pthread_mutex_lock(&dma->lock);
-	if (dma->logging) {
-		free_bitmaps(dma);
-		dma->logging = false;
-	}
-	pthread_mutex_unlock(&dma->lock);
-	return 0;
-}
-
-bool uvfio_dma_logging(struct uvfio_dma *dma)
-{
-	bool on;
-
-	pthread_mutex_lock(&dma->lock);
-	on = dma->logging;
-	pthread_mutex_unlock(&dma->lock);
-	return on;
-}
-
-/*
- * Report the dirty logging pages of w inside [lo, hi] into the caller's
- * bitmap (report pages of pgsize from iova; rlast ends the report), clearing
- * each logging page that the report covers whole. Lock held.
- */
-static void report_window(struct uvfio_dma *dma, struct dma_window *w,
-			  uint64_t lo, uint64_t hi, uint64_t iova, uint64_t rlast,
-			  unsigned int rshift, uint64_t *bitmap)
-{
-	unsigned int ls = dma->log_shift;
-	uint64_t base = w->node.start >> ls;
-	uint64_t fb = (lo >> ls) - base, lb = (hi >> ls) - base;
-
-	for (uint64_t k = fb / 64; k <= lb / 64; k++) {
-		uint64_t word = w->dirty[k];
-
-		if (k == fb / 64)
-			word &= ~0ull << (fb % 64);
-		if (k == lb / 64)
-			word &= ~0ull >> (63 - lb % 64);
-		while (word) {
-			unsigned int b = (unsigned int)__builtin_ctzll(word);
-			uint64_t pstart = (base + k * 64 + b) << ls;
-			uint64_t pend = pstart | ((1ull << ls) - 1);
-			uint64_t a = pstart > lo ? pstart : lo;
-			uint64_t z = pend < hi ? pend : hi;
-			/* the part of this logging page that is mapped in w */
-			uint64_t ma = pstart > w->node.start ? pstart : w->node.start;
-			uint64_t mz = pend < w->node.last ? pend : w->node.last;
-
-			word &= word - 1;
-			bits_set(bitmap, (a - iova) >> rshift, (z - iova) >> rshift, true);
-			if (!w->wrefs && ma >= iova && mz <= rlast)
-				w->dirty[k] &= ~(1ull << b);
-		}
-	}
-}
-
-int uvfio_dma_log_report(struct uvfio_dma *dma, uint64_t iova, uint64_t length,
-			 uint64_t pgsize, uint64_t *bitmap, size_t bitmap_bytes)
-{
-	uint64_t rlast, words;
-	struct dma_window *w;
-	unsigned int rshift;
-	int ret = 0;
-
-	if (!dma || !bitmap)
-		return -EINVAL;
-	if (!is_pow2(pgsize) || pgsize < 4096)
-		return -EINVAL;
-	if (!length)
-		return -EINVAL;
-	if (__builtin_add_overflow(iova, length - 1, &rlast))
-		return -EOVERFLOW;
-	rshift = (unsigned int)__builtin_ctzll(pgsize);
-	/* bits for report pages 0 .. (rlast - iova) / pgsize */
-	words = ((rlast - iova) >> rshift) / 64 + 1;
-	if (words > bitmap_bytes / sizeof(uint64_t))
-		return -EINVAL;
-
-	pthread_mutex_lock(&dma->lock);
-	if (!dma->logging) {
-		ret = -EINVAL;
-		goto out;
-	}
-	for (w = win_first_overlap(dma, iova, rlast); w && w->node.start <= rlast;
-	     w = win_next(dma, w)) {
-		uint64_t lo = w->node.start > iova ? w->node.start : iova;
-		uint64_t hi = w->node.last < rlast ? w->node.last : rlast;
-
-		if (w->dirty)
-			report_window(dma, w, lo, hi, iova, rlast, rshift, bitmap);
-	}
-out:
-	pthread_mutex_unlock(&dma->lock);
-	return ret;
-}
-
-void uvfio_dma_mark_dirty(struct uvfio_dma *dma, uint64_t iova, uint64_t len)
-{
-	struct dma_window *w;
-	uint64_t last;
-
-	if (!dma || !len)
-		return;
-	if (__builtin_add_overflow(iova, len - 1, &last))
-		last = UINT64_MAX;
-	pthread_mutex_lock(&dma->lock);
-	if (dma->logging) {
-		for (w = win_first_overlap(dma, iova, last); w && w->node.start <= last;
-		     w = win_next(dma, w)) {
-			uint64_t lo = w->node.start > iova ? w->node.start : iova;
-			uint64_t hi = w->node.last < last ? w->node.last : last;
-
-			win_set_dirty(dma, w, lo, hi);
-		}
-	}
-	pthread_mutex_unlock(&dma->lock);
 }

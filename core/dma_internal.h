@@ -1,11 +1,87 @@
 /* SPDX-License-Identifier: MIT */
-/* Private to libuvfio, its tests and tools: facts about the DMA space. */
+/*
+ * Private to libuvfio (and its tests and tools): the DMA space's structures,
+ * shared by dma.c (map, unmap, access) and dma_log.c (dirty logging).
+ * Locking rules are described at the top of dma.c.
+ */
 #ifndef UVFIO_CORE_DMA_INTERNAL_H
 #define UVFIO_CORE_DMA_INTERNAL_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include <uvfio/dma.h>
+
+#include "iova_tree.h"
+
+struct dma_window {
+	struct iova_node node; /* [start, last] of the window */
+	void *host;	       /* vaddr or mmap base; NULL: message based */
+	uint64_t *dirty;       /* one bit per logging page while logging */
+	int fd;		       /* owned (closed at unmap), -1 if none */
+	uint32_t inflight;     /* accesses and references in progress */
+	uint16_t wrefs;	       /* write references: their pages stay dirty */
+	uint8_t prot;	       /* UVFIO_DMA_READ | UVFIO_DMA_WRITE */
+	bool dying;	       /* being unmapped: new accesses fail */
+};
+
+struct uvfio_dma {
+	pthread_mutex_t lock;
+	pthread_cond_t drained; /* a dying window's last access ended */
+	pthread_mutex_t unmap_lock;
+	struct iova_tree tree;
+	uint64_t pgsize;
+	uint32_t max_entries;
+	bool logging;
+	unsigned int log_shift;
+	uvfio_dma_msg_fn msg_fn;
+	void *msg_opaque;
+	uvfio_dma_unmap_fn unmap_fn;
+	void *unmap_opaque;
+};
+
+/* A write reference is tagged in the low bit of ref->window (windows are aligned). */
+#define REF_WRITE ((uintptr_t)1)
 
 /* sizeof the per-window bookkeeping (for the benchmark's memory report). */
 size_t uvfio_dma__window_bytes(void);
+
+static inline struct dma_window *to_win(struct iova_node *n)
+{
+	return n ? (struct dma_window *)((char *)n - offsetof(struct dma_window, node)) : NULL;
+}
+
+static inline uint64_t win_size(const struct dma_window *w)
+{
+	return w->node.last - w->node.start + 1;
+}
+
+static inline struct dma_window *win_find(struct uvfio_dma *dma, uint64_t addr)
+{
+	return to_win(iova_tree_find(&dma->tree, addr));
+}
+
+static inline struct dma_window *win_first_overlap(struct uvfio_dma *dma,
+						   uint64_t start, uint64_t last)
+{
+	return to_win(iova_tree_first_overlap(&dma->tree, start, last));
+}
+
+static inline struct dma_window *win_next(struct uvfio_dma *dma, struct dma_window *w)
+{
+	return to_win(iova_tree_next(&dma->tree, &w->node));
+}
+
+static inline bool is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/* dma_log.c: bitmaps. Called with dma->lock held. */
+uint64_t *dma_dirty_alloc(const struct dma_window *w, unsigned int shift);
+void dma_win_set_dirty(struct uvfio_dma *dma, struct dma_window *w, uint64_t a,
+		       uint64_t b);
 
 #endif

@@ -5,6 +5,7 @@
  * fds are opened once), and mmap of mappable areas with their bounds checks.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -15,12 +16,18 @@
 
 #include "core/vfio_compat.h"
 #include "user/client_backend.h"
+#include "user/transport.h" /* uvfio_tp_wait: a deadline-bounded poll */
 
 static const struct {
 	const char *scheme;
 	const struct uvfio_client_backend *be;
 } schemes[] = {
 	{ "vfio-user:", &uvfio_client_vfio_user },
+	/* The kernel's VFIO (kernel/client_kernel.c parses the whole location). */
+	{ "pci:", &uvfio_client_kernel },
+	{ "mdev:", &uvfio_client_kernel },
+	{ "cdx:", &uvfio_client_kernel },
+	{ "/dev/vfio/", &uvfio_client_kernel },
 };
 
 /* A bare path naming a UNIX socket is a vfio-user server too. */
@@ -61,7 +68,8 @@ int uvfio_client_open(const char *location, const struct uvfio_client_opts *opts
 		return -ENOMEM;
 	c->be = pick(location, &target);
 	if (!c->be || !*target) {
-		uvfio_log(UVFIO_LOG_DEBUG, location, "unknown location (want vfio-user:/path.sock)");
+		uvfio_log(UVFIO_LOG_DEBUG, location, "unknown location (want vfio-user:/path.sock, "
+			  "pci:BDF, mdev:UUID, cdx:NAME, /dev/vfio/N:DEVICE or /dev/vfio/devices/vfioX)");
 		ret = -EPROTONOSUPPORT;
 		goto err_free;
 	}
@@ -142,9 +150,17 @@ const char *uvfio_client_backend(struct uvfio_client *c)
 		__r;                             \
 	})
 
+/* The kernel's minsz for these ioctls: argsz must cover the fields through
+ * num_irqs / count (16 bytes). */
+#define INFO_MINSZ 16u
+
 int uvfio_client_get_info(struct uvfio_client *c, struct vfio_device_info *info)
 {
-	int ret = LOCKED(c, c->be->get_info(c, info));
+	int ret;
+
+	if (info->argsz < INFO_MINSZ)
+		return -EINVAL;
+	ret = LOCKED(c, c->be->get_info(c, info));
 
 	/* The counts are what open validated and sized the cache with. */
 	if (!ret && (info->num_regions != c->info.num_regions ||
@@ -295,7 +311,7 @@ int uvfio_client_munmap(struct uvfio_client *c, void *addr, size_t len)
 
 int uvfio_client_irq_info(struct uvfio_client *c, struct vfio_irq_info *info)
 {
-	if (info->index >= c->info.num_irqs)
+	if (info->argsz < INFO_MINSZ || info->index >= c->info.num_irqs)
 		return -EINVAL;
 	return LOCKED(c, c->be->irq_info(c, info));
 }
@@ -350,5 +366,21 @@ int uvfio_client_fd(struct uvfio_client *c)
 
 int uvfio_client_process(struct uvfio_client *c, int timeout_ms)
 {
-	return LOCKED(c, c->be->process(c, timeout_ms));
+	/*
+	 * Wait without the lock, so an idle wait never holds up a call from
+	 * another thread. Backends leave no complete request buffered after
+	 * a call, so the fd polling readable is the whole story.
+	 */
+	if (timeout_ms) {
+		int fd = c->be->fd(c);
+		uint64_t deadline = timeout_ms < 0 ? UINT64_MAX
+						   : uvfio_tp_deadline((uint32_t)timeout_ms);
+		int rc = uvfio_tp_wait(fd, POLLIN, deadline);
+
+		if (rc == -ETIMEDOUT)
+			return 0;
+		if (rc)
+			return rc;
+	}
+	return LOCKED(c, c->be->process(c));
 }

@@ -45,8 +45,11 @@ struct uvfio_client_backend {
 	int (*feature)(struct uvfio_client *c, void *buf);
 	ssize_t (*mig_read)(struct uvfio_client *c, void *buf, size_t len);
 	int (*mig_write)(struct uvfio_client *c, const void *buf, size_t len);
+	/* An fd that polls readable when the device has sent requests. */
 	int (*fd)(struct uvfio_client *c);
-	int (*process)(struct uvfio_client *c, int timeout_ms);
+	/* Serve the requests waiting now, without waiting for more; returns
+	 * how many were served, or the error that killed the connection. */
+	int (*process)(struct uvfio_client *c);
 };
 
 struct uvfio_client_mapping {
@@ -70,5 +73,7 @@ struct uvfio_client {
 };
 
 extern const struct uvfio_client_backend uvfio_client_vfio_user;
+/* kernel/client_kernel.c; its open installs "kernel-group" or "kernel-cdev". */
+extern const struct uvfio_client_backend uvfio_client_kernel;
 
 #endif

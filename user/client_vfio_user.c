@@ -6,7 +6,6 @@
  * its max_msg_fds.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -19,12 +18,12 @@
 #include "user/client_vfio_user.h"
 #include "user/client_vu.h"
 
-#define US_REGION_INFO_FIRST 256u /* first argsz offered; retried if short */
-#define US_MAX_IRQ_BOOLS 65536u	  /* DATA_BOOL vectors in one SET_IRQS */
+#define VU_REGION_INFO_FIRST 256u /* first argsz offered; retried if short */
+#define VU_MAX_IRQ_BOOLS 65536u	  /* DATA_BOOL vectors in one SET_IRQS */
 
 /* ---- connection ------------------------------------------------------------ */
 
-static int vu_connect(struct vu_client *vc, const char *path)
+static int vu_connect(struct vu_client *vc, const char *path, uint32_t timeout_ms)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int rc;
@@ -37,7 +36,7 @@ static int vu_connect(struct vu_client *vc, const char *path)
 		return -errno;
 	/* The transport sets SO_SNDTIMEO, which also bounds connect() on a
 	 * server whose backlog is full. */
-	rc = uvfio_tp_init(&vc->tp, vc->sock, vc->tp.timeout_ms);
+	rc = uvfio_tp_init(&vc->tp, vc->sock, timeout_ms);
 	if (rc)
 		return rc;
 	while (connect(vc->sock, (struct sockaddr *)&sa, sizeof(sa))) {
@@ -109,7 +108,8 @@ int uvfio_client_vu_limits(const struct vu_caps *peer, uint32_t *xfer,
 	*max_fds = peer->max_msg_fds < VFIO_USER_KERNEL_MAX_FDS ? peer->max_msg_fds
 								 : VFIO_USER_KERNEL_MAX_FDS;
 	/* Replies carry at most xfer data bytes; server requests at most ours. */
-	*max_msg = (uint32_t)VFIO_USER_MAX_MSG_SIZE(*xfer > VU_CLIENT_MAX_XFER ? *xfer : VU_CLIENT_MAX_XFER);
+	*max_msg = (uint32_t)VFIO_USER_MAX_MSG_SIZE(*xfer > VU_CLIENT_MAX_XFER ? *xfer
+									: VU_CLIENT_MAX_XFER);
 	return 0;
 }
 
@@ -136,16 +136,14 @@ static int vu_open(struct uvfio_client *c, const char *path,
 	if (!vc)
 		return -ENOMEM;
 	c->be_priv = vc;
-	vc->c = c;
 	vc->who = c->location;
 	vc->sock = -1;
-	vc->tp.timeout_ms = opts->timeout_ms ? opts->timeout_ms : 5000;
 	/* Until the server says otherwise: the protocol's defaults. */
 	vu_caps_defaults(&vc->peer);
 	vc->max_msg = VFIO_USER_MAX_MSG_SIZE(VU_CLIENT_MAX_XFER);
 	uvfio_client_windows_init(&vc->wins, 0);
 
-	rc = vu_connect(vc, path);
+	rc = vu_connect(vc, path, opts->timeout_ms); /* 0: the transport's 5 s */
 	if (rc) {
 		uvfio_log(UVFIO_LOG_DEBUG, vc->who, "connect: %s", strerror(-rc));
 		goto err;
@@ -232,7 +230,7 @@ static int vu_region(struct uvfio_client *c, uint32_t index, struct uvfio_region
 	uint8_t buf[VFIO_USER_MAX_REGION_INFO];
 	struct vfio_user_region_info req, ri;
 	struct vu_region_caps caps;
-	uint32_t argsz = US_REGION_INFO_FIRST;
+	uint32_t argsz = VU_REGION_INFO_FIRST;
 	struct iovec iov[2];
 	int fd, rc;
 
@@ -329,7 +327,7 @@ static int vu_set_irqs(struct uvfio_client *c, const struct vfio_irq_set *hdr,
 	if (hdr->count && hdr->start + hdr->count < hdr->start)
 		return -EINVAL;
 	if (type == VFIO_IRQ_SET_DATA_BOOL) {
-		if (hdr->count > US_MAX_IRQ_BOOLS || (hdr->count && !data))
+		if (hdr->count > VU_MAX_IRQ_BOOLS || (hdr->count && !data))
 			return -EINVAL;
 		return set_irqs_one(vc, hdr, hdr->start, hdr->count, NULL, 0, data);
 	}
@@ -512,14 +510,19 @@ static int vu_reset(struct uvfio_client *c)
 	return vu_call_simple(vu(c), VFIO_USER_DEVICE_RESET, NULL, 0, NULL, 0, NULL);
 }
 
-/* As VFIO_DEVICE_FEATURE: the whole argsz buffer goes out, the reply
- * (echo, or GET data with its argsz) comes back into the same buffer. */
+/*
+ * As VFIO_DEVICE_FEATURE: the whole argsz buffer goes out; GET data comes
+ * back into the data part while argsz and flags stay the caller's, as the
+ * kernel's ioctl leaves them.
+ */
 static int vu_feature(struct uvfio_client *c, void *buf)
 {
 	struct vu_client *vc = vu(c);
 	struct vfio_device_feature f;
+	struct vfio_user_device_feature r;
 	struct vu_feature out;
-	size_t len;
+	struct iovec iov[2];
+	struct vu_reply rep = { .fixed = &r, .fixed_cap = sizeof(r) };
 	int rc;
 
 	memcpy(&f, buf, sizeof(f));
@@ -527,10 +530,15 @@ static int vu_feature(struct uvfio_client *c, void *buf)
 		return -EINVAL;
 	if (f.argsz - sizeof(f) > vc->xfer)
 		return -E2BIG;
-	rc = vu_call_simple(vc, VFIO_USER_DEVICE_FEATURE, buf, f.argsz, buf, f.argsz, &len);
+	rep.data = (uint8_t *)buf + sizeof(f);
+	rep.data_cap = f.argsz - sizeof(f);
+	iov[1] = (struct iovec){ buf, f.argsz };
+	rc = vu_call(vc, VFIO_USER_DEVICE_FEATURE, iov, 2, NULL, 0, &rep);
 	if (rc)
 		return rc;
-	return vu_feature_rep_parse(buf, len, &out) ? -EPROTO : 0;
+	if (rep.len < sizeof(r) || vu_feature_rep_parse(&r, sizeof(r), &out))
+		return -EPROTO;
+	return 0;
 }
 
 static ssize_t vu_mig_read(struct uvfio_client *c, void *buf, size_t len)
@@ -582,22 +590,9 @@ static int vu_fd(struct uvfio_client *c)
 	return vu(c)->sock;
 }
 
-static int vu_process(struct uvfio_client *c, int timeout_ms)
+static int vu_process(struct uvfio_client *c)
 {
-	struct vu_client *vc = vu(c);
-
-	if (vc->dead)
-		return vc->dead;
-	if (!uvfio_tp_buffered(&vc->tp) && timeout_ms) {
-		uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : uvfio_tp_deadline((uint32_t)timeout_ms);
-		int rc = uvfio_tp_wait(vc->sock, POLLIN, deadline);
-
-		if (rc == -ETIMEDOUT)
-			return 0;
-		if (rc)
-			return vu_fail(vc, rc, "poll");
-	}
-	return vu_serve_pending(vc, true);
+	return vu_serve_pending(vu(c), true);
 }
 
 const struct uvfio_client_backend uvfio_client_vfio_user = {

@@ -20,7 +20,6 @@
 #define VU_CLIENT_MAX_XFER (1u << 20)  /* largest DMA_READ/WRITE we serve */
 
 struct vu_client {
-	struct uvfio_client *c;
 	const char *who; /* c->location, for log lines */
 	int sock;
 	struct uvfio_tp tp;

@@ -20,12 +20,6 @@
 
 #include "user/client_vu.h"
 
-static void close_fds(const int *fds, unsigned int n)
-{
-	for (unsigned int i = 0; i < n; i++)
-		close(fds[i]);
-}
-
 /* The connection can no longer be trusted: remember why, fail fast after. */
 int vu_fail(struct vu_client *vc, int err, const char *what)
 {
@@ -47,20 +41,6 @@ static int vu_send(struct vu_client *vc, struct iovec *iov, int iovcnt,
 	return rc ? vu_fail(vc, rc, "send") : 0;
 }
 
-/* Answer a server request with an error, unless it asked for no reply. */
-static int vu_reply_error(struct vu_client *vc, const struct vfio_user_header *h, int err)
-{
-	uint8_t hdr[sizeof(struct vfio_user_header)];
-	struct iovec iov = { hdr, sizeof(hdr) };
-
-	uvfio_log(UVFIO_LOG_WARN, vc->who, "server %s (id %u) refused: %s",
-		  vu_cmd_name(h->cmd), h->msg_id, strerror(err));
-	if (vu_hdr_no_reply(h))
-		return 0;
-	vu_hdr_encode_error(hdr, h, err);
-	return vu_send(vc, &iov, 1, NULL, 0);
-}
-
 /* Read `len` bytes of the current message's payload; failure kills the link. */
 static int vu_recv(struct vu_client *vc, void *buf, size_t len)
 {
@@ -76,105 +56,107 @@ static int vu_skip(struct vu_client *vc)
 	return rc ? vu_fail(vc, rc, "receive") : 0;
 }
 
-/* ---- server-initiated DMA ----------------------------------------------- */
-
-/* DMA_READ: the device reads client memory; reply addr, count, data. */
-static int serve_dma_read(struct vu_client *vc, const struct vfio_user_header *h)
+/* Refuse a server request: drop what is left of it, answer with an error
+ * unless it asked for no reply. */
+static int vu_refuse(struct vu_client *vc, const struct vfio_user_header *h, int err)
 {
-	struct vfio_user_dma_region_access req;
 	uint8_t hdr[sizeof(struct vfio_user_header)];
-	struct vu_dma_access acc;
-	struct iovec iov[3];
-	void *src = NULL;
-	int rc;
+	struct iovec iov = { hdr, sizeof(hdr) };
+	int rc = vu_skip(vc);
 
-	if (uvfio_tp_payload_left(&vc->tp) < sizeof(req)) {
-		rc = vu_skip(vc);
-		return rc ? rc : vu_reply_error(vc, h, EINVAL);
-	}
-	rc = vu_recv(vc, &req, sizeof(req));
-	if (!rc)
-		rc = vu_skip(vc); /* tolerate trailing bytes */
 	if (rc)
 		return rc;
-	if (vu_dma_read_req_parse(&req, sizeof(req), VU_CLIENT_MAX_XFER, &acc))
-		return vu_reply_error(vc, h, EINVAL);
+	uvfio_log(UVFIO_LOG_WARN, vc->who, "server %s (id %u) refused: %s",
+		  vu_cmd_name(h->cmd), h->msg_id, strerror(err));
+	if (vu_hdr_no_reply(h))
+		return 0;
+	vu_hdr_encode_error(hdr, h, err);
+	return vu_send(vc, &iov, 1, NULL, 0);
+}
+
+/* Reply addr, count (+ data) to a DMA request. */
+static int dma_reply(struct vu_client *vc, const struct vfio_user_header *h,
+		     const struct vfio_user_dma_region_access *req, const void *data,
+		     uint64_t len)
+{
+	uint8_t hdr[sizeof(struct vfio_user_header)];
+	struct iovec iov[3] = {
+		{ hdr, sizeof(hdr) },
+		{ (void *)req, sizeof(*req) },
+		{ (void *)data, len },
+	};
+
+	if (vu_hdr_no_reply(h))
+		return 0;
+	vu_hdr_encode(hdr, h->msg_id, h->cmd, (uint32_t)(sizeof(*req) + len),
+		      VFIO_USER_F_TYPE_REPLY, 0);
+	return vu_send(vc, iov, len ? 3 : 2, NULL, 0);
+}
+
+/* ---- server-initiated DMA ----------------------------------------------- */
+
+/* DMA_READ: the device reads client memory, sent straight from it. */
+static int serve_dma_read(struct vu_client *vc, const struct vfio_user_header *h,
+			  const struct vfio_user_dma_region_access *req)
+{
+	struct vu_dma_access acc;
+	void *src = NULL;
+
+	if (vu_dma_read_req_parse(req, sizeof(*req), VU_CLIENT_MAX_XFER, &acc))
+		return vu_refuse(vc, h, EINVAL);
 	if (acc.count) {
 		src = uvfio_client_windows_find(&vc->wins, acc.addr, acc.count, UVFIO_DMA_READ);
 		if (!src)
-			return vu_reply_error(vc, h, EFAULT);
+			return vu_refuse(vc, h, EFAULT);
 	}
-	if (vu_hdr_no_reply(h))
-		return 0;
-	vu_hdr_encode(hdr, h->msg_id, h->cmd, (uint32_t)(sizeof(req) + acc.count),
-		      VFIO_USER_F_TYPE_REPLY, 0);
-	iov[0] = (struct iovec){ hdr, sizeof(hdr) };
-	iov[1] = (struct iovec){ &req, sizeof(req) }; /* addr, count echoed */
-	iov[2] = (struct iovec){ src, acc.count };
-	return vu_send(vc, iov, acc.count ? 3 : 2, NULL, 0);
+	/* Trailing bytes after the request are tolerated. */
+	return vu_skip(vc) ?: dma_reply(vc, h, req, src, acc.count);
 }
 
 /* DMA_WRITE: the device writes client memory; the data lands in place. */
-static int serve_dma_write(struct vu_client *vc, const struct vfio_user_header *h)
+static int serve_dma_write(struct vu_client *vc, const struct vfio_user_header *h,
+			   const struct vfio_user_dma_region_access *req)
 {
-	struct vfio_user_dma_region_access req;
-	uint8_t hdr[sizeof(struct vfio_user_header)];
-	uint64_t left = uvfio_tp_payload_left(&vc->tp);
-	struct iovec iov[2];
 	void *dst = NULL;
 	int rc;
 
-	if (left < sizeof(req)) {
-		rc = vu_skip(vc);
-		return rc ? rc : vu_reply_error(vc, h, EINVAL);
-	}
-	rc = vu_recv(vc, &req, sizeof(req));
-	if (rc)
-		return rc;
 	/* Checked here rather than by the codec: the data must not be copied
 	 * through a buffer, so the message is never whole in memory. */
-	if (req.count != left - sizeof(req) || req.count > VU_CLIENT_MAX_XFER) {
-		rc = vu_skip(vc);
-		return rc ? rc : vu_reply_error(vc, h, EINVAL);
-	}
-	if (req.count) {
-		dst = uvfio_client_windows_find(&vc->wins, req.addr, req.count, UVFIO_DMA_WRITE);
-		if (!dst) {
-			rc = vu_skip(vc);
-			return rc ? rc : vu_reply_error(vc, h, EFAULT);
-		}
-		rc = vu_recv(vc, dst, req.count);
+	if (req->count != uvfio_tp_payload_left(&vc->tp) || req->count > VU_CLIENT_MAX_XFER)
+		return vu_refuse(vc, h, EINVAL);
+	if (req->count) {
+		dst = uvfio_client_windows_find(&vc->wins, req->addr, req->count, UVFIO_DMA_WRITE);
+		if (!dst)
+			return vu_refuse(vc, h, EFAULT);
+		rc = vu_recv(vc, dst, req->count);
 		if (rc)
 			return rc;
 	}
-	if (vu_hdr_no_reply(h))
-		return 0;
-	vu_hdr_encode(hdr, h->msg_id, h->cmd, sizeof(req), VFIO_USER_F_TYPE_REPLY, 0);
-	iov[0] = (struct iovec){ hdr, sizeof(hdr) };
-	iov[1] = (struct iovec){ &req, sizeof(req) };
-	return vu_send(vc, iov, 2, NULL, 0);
+	return dma_reply(vc, h, req, NULL, 0);
 }
 
 /* A command from the server. Returns 0 or the error that killed the link. */
 static int serve_request(struct vu_client *vc, const struct vfio_user_header *h,
-			 const int *fds, unsigned int nfds)
+			 int *fds, unsigned int nfds)
 {
+	struct vfio_user_dma_region_access req;
 	int rc;
 
 	if (nfds) { /* no server request carries fds (QEMU refuses them too) */
-		close_fds(fds, nfds);
-		rc = vu_skip(vc);
-		return rc ? rc : vu_reply_error(vc, h, EINVAL);
+		uvfio_tp_close_fds(fds, nfds);
+		return vu_refuse(vc, h, EINVAL);
 	}
-	switch (h->cmd) {
-	case VFIO_USER_DMA_READ:
-		return serve_dma_read(vc, h);
-	case VFIO_USER_DMA_WRITE:
-		return serve_dma_write(vc, h);
-	default:
-		rc = vu_skip(vc);
-		return rc ? rc : vu_reply_error(vc, h, ENOSYS);
-	}
+	if (h->cmd != VFIO_USER_DMA_READ && h->cmd != VFIO_USER_DMA_WRITE)
+		return vu_refuse(vc, h, ENOSYS);
+	/* Both start with {addr, count}. */
+	if (uvfio_tp_payload_left(&vc->tp) < sizeof(req))
+		return vu_refuse(vc, h, EINVAL);
+	rc = vu_recv(vc, &req, sizeof(req));
+	if (rc)
+		return rc;
+	if (h->cmd == VFIO_USER_DMA_READ)
+		return serve_dma_read(vc, h, &req);
+	return serve_dma_write(vc, h, &req);
 }
 
 /*
@@ -196,13 +178,13 @@ static int next_message(struct vu_client *vc, struct vfio_user_header *h, int *f
 		return vu_fail(vc, rc, "receive");
 	rc = vu_hdr_parse(raw, sizeof(raw), vc->max_msg, h);
 	if (rc == -EMSGSIZE) {
-		close_fds(fds, *nfds);
+		uvfio_tp_close_fds(fds, *nfds);
 		return vu_fail(vc, -EPROTO, "oversized message");
 	}
 	if (rc) {
 		uvfio_log(UVFIO_LOG_WARN, vc->who, "malformed message (cmd %u, id %u) dropped",
 			  h->cmd, h->msg_id);
-		close_fds(fds, *nfds);
+		uvfio_tp_close_fds(fds, *nfds);
 		*nfds = 0;
 		rc = vu_skip(vc);
 		if (rc)
@@ -228,7 +210,7 @@ static int take_reply(struct vu_client *vc, const struct vfio_user_header *h,
 	if (len > rep->fixed_cap + rep->data_cap || nfds > rep->max_fds) {
 		uvfio_log(UVFIO_LOG_WARN, vc->who, "%s reply: %zu bytes, %u fds: unexpected",
 			  vu_cmd_name(h->cmd), len, nfds);
-		close_fds(fds, nfds);
+		uvfio_tp_close_fds(fds, nfds);
 		rc = vu_skip(vc);
 		return rc ? rc : -EPROTO;
 	}
@@ -237,7 +219,7 @@ static int take_reply(struct vu_client *vc, const struct vfio_user_header *h,
 	if (!rc && len > first)
 		rc = vu_recv(vc, rep->data, len - first);
 	if (rc) {
-		close_fds(fds, nfds);
+		uvfio_tp_close_fds(fds, nfds);
 		return rc;
 	}
 	rep->len = len;
@@ -245,6 +227,16 @@ static int take_reply(struct vu_client *vc, const struct vfio_user_header *h,
 	if (nfds)
 		memcpy(rep->fds, fds, nfds * sizeof(int));
 	return 0;
+}
+
+/* A reply nobody waits for (a late one, or a confused server): drop it. */
+static int drop_stray(struct vu_client *vc, const struct vfio_user_header *h, int *fds,
+		      unsigned int nfds)
+{
+	uvfio_log(UVFIO_LOG_WARN, vc->who, "stray %s reply (id %u) dropped",
+		  vu_cmd_name(h->cmd), h->msg_id);
+	uvfio_tp_close_fds(fds, nfds);
+	return vu_skip(vc);
 }
 
 int vu_serve_pending(struct vu_client *vc, bool socket_too)
@@ -266,14 +258,33 @@ int vu_serve_pending(struct vu_client *vc, bool socket_too)
 			served++;
 			continue;
 		}
-		uvfio_log(UVFIO_LOG_WARN, vc->who, "stray %s reply (id %u) dropped",
-			  vu_cmd_name(h.cmd), h.msg_id);
-		close_fds(fds, nfds);
-		rc = vu_skip(vc);
+		rc = drop_stray(vc, &h, fds, nfds);
 		if (rc)
 			return rc;
 	}
 	return vc->dead ? vc->dead : served;
+}
+
+/*
+ * The server hung up while we were sending: it may have said why first (a
+ * busy server answers a second client's VERSION with EBUSY, then closes).
+ * Returns that error if it is there, else `err`.
+ */
+static int last_words(struct vu_client *vc, uint16_t id, uint16_t cmd, int err)
+{
+	struct vfio_user_header h;
+	uint8_t raw[sizeof(h)];
+	int fds[UVFIO_TP_MAX_FDS];
+	unsigned int nfds;
+
+	if (uvfio_tp_recv_hdr(&vc->tp, raw, fds, UVFIO_TP_MAX_FDS, &nfds, UVFIO_TP_NOWAIT))
+		return err;
+	uvfio_tp_close_fds(fds, nfds);
+	if (vu_hdr_parse(raw, sizeof(raw), vc->max_msg, &h) || !vu_hdr_is_reply(&h) ||
+	    !vu_hdr_is_error(&h) || h.msg_id != id || h.cmd != cmd ||
+	    !h.error_no || h.error_no >= 4096)
+		return err;
+	return -(int)h.error_no;
 }
 
 int vu_call(struct vu_client *vc, uint16_t cmd, struct iovec *iov, int iovcnt,
@@ -294,9 +305,11 @@ int vu_call(struct vu_client *vc, uint16_t cmd, struct iovec *iov, int iovcnt,
 	id = vc->next_id++;
 	vu_hdr_encode(hdr, id, cmd, (uint32_t)plen, VFIO_USER_F_TYPE_COMMAND, 0);
 	iov[0] = (struct iovec){ hdr, sizeof(hdr) };
-	rc = vu_send(vc, iov, iovcnt, fds, nfds);
+	rc = uvfio_tp_sendv(&vc->tp, iov, iovcnt, fds, nfds, uvfio_tp_deadline(vc->tp.timeout_ms));
+	if (rc == -EPIPE || rc == -ECONNRESET)
+		rc = last_words(vc, id, cmd, rc);
 	if (rc)
-		return rc;
+		return vu_fail(vc, rc, "send");
 
 	deadline = uvfio_tp_deadline(vc->tp.timeout_ms);
 	for (;;) {
@@ -314,16 +327,13 @@ int vu_call(struct vu_client *vc, uint16_t cmd, struct iovec *iov, int iovcnt,
 			continue;
 		}
 		if (h.msg_id != id || h.cmd != cmd) {
-			uvfio_log(UVFIO_LOG_WARN, vc->who, "stray %s reply (id %u) dropped",
-				  vu_cmd_name(h.cmd), h.msg_id);
-			close_fds(got, ngot);
-			rc = vu_skip(vc);
+			rc = drop_stray(vc, &h, got, ngot);
 			if (rc)
 				return rc;
 			continue;
 		}
 		if (vu_hdr_is_error(&h)) {
-			close_fds(got, ngot);
+			uvfio_tp_close_fds(got, ngot);
 			rc = vu_skip(vc);
 			if (rc)
 				return rc;

@@ -238,11 +238,17 @@ ssize_t vu_region_write_rep_encode(void *buf, size_t cap, uint32_t region,
 struct vu_dma_access {
 	uint64_t addr, count;
 	const uint8_t *data; /* WRITE request / READ reply */
+	bool narrow;	     /* READ reply in QEMU's u32-count layout */
 };
 int vu_dma_read_req_parse(const void *p, size_t len, uint32_t max_xfer,
 			  struct vu_dma_access *out);
 ssize_t vu_dma_read_req_encode(void *buf, size_t cap, uint64_t addr, uint64_t count);
-/* count <= max_xfer and exactly count data bytes. */
+/*
+ * count <= max_xfer and exactly count data bytes. The spec's layout (u64
+ * count, data at 16) is tried first; if the length doesn't fit it, QEMU's
+ * (u32 count, data at 12) is accepted and out->narrow set. The two can't
+ * both fit one length, so the choice is never ambiguous.
+ */
 int vu_dma_read_rep_parse(const void *p, size_t len, uint32_t max_xfer,
 			  struct vu_dma_access *out);
 ssize_t vu_dma_read_rep_encode(void *buf, size_t cap, uint64_t addr,
@@ -251,6 +257,9 @@ int vu_dma_write_req_parse(const void *p, size_t len, uint32_t max_xfer,
 			   struct vu_dma_access *out);
 ssize_t vu_dma_write_req_encode(void *buf, size_t cap, uint64_t addr,
 				const void *data, uint64_t count);
+/* QEMU's u32-count layout, for a peer that answered DMA_READ in it. */
+ssize_t vu_dma_write_req_encode_u32(void *buf, size_t cap, uint64_t addr,
+				    const void *data, uint32_t count);
 /* QEMU answers with the header only: len 0 is accepted (out->count = 0). */
 int vu_dma_write_rep_parse(const void *p, size_t len, struct vu_dma_access *out);
 ssize_t vu_dma_write_rep_encode(void *buf, size_t cap, uint64_t addr, uint64_t count);

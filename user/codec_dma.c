@@ -197,14 +197,28 @@ ssize_t vu_dma_read_req_encode(void *buf, size_t cap, uint64_t addr, uint64_t co
 	return dma_rw_encode(buf, cap, addr, NULL, count, false);
 }
 
+#define DMA_RW32_FIXED sizeof(struct vfio_user_dma_region_access_u32)
+
 int vu_dma_read_rep_parse(const void *p, size_t len, uint32_t max_xfer,
 			  struct vu_dma_access *out)
 {
+	uint64_t end;
 	int ret = dma_rw_parse(p, len, max_xfer, out);
 
-	if (ret)
-		return ret;
-	return len - DMA_RW_FIXED == out->count ? 0 : -EINVAL;
+	if (!ret && len - DMA_RW_FIXED == out->count)
+		return 0;
+	/* QEMU's layout (reference §4.1): u32 count, data at 12. */
+	memset(out, 0, sizeof(*out));
+	if (len < DMA_RW32_FIXED)
+		return -EINVAL;
+	out->addr = vu_ld64(p, 0);
+	out->count = vu_ld32(p, 8);
+	if (out->count > max_xfer || len - DMA_RW32_FIXED != out->count ||
+	    __builtin_add_overflow(out->addr, out->count, &end))
+		return -EINVAL;
+	out->data = (const uint8_t *)p + DMA_RW32_FIXED;
+	out->narrow = true;
+	return 0;
 }
 
 ssize_t vu_dma_read_rep_encode(void *buf, size_t cap, uint64_t addr,
@@ -227,6 +241,18 @@ ssize_t vu_dma_write_req_encode(void *buf, size_t cap, uint64_t addr,
 				const void *data, uint64_t count)
 {
 	return dma_rw_encode(buf, cap, addr, data, count, true);
+}
+
+ssize_t vu_dma_write_req_encode_u32(void *buf, size_t cap, uint64_t addr,
+				    const void *data, uint32_t count)
+{
+	if (!vu_fits(cap, DMA_RW32_FIXED, count))
+		return -ENOSPC;
+	vu_st64(buf, 0, addr);
+	vu_st32(buf, 8, count);
+	if (count)
+		memmove((uint8_t *)buf + DMA_RW32_FIXED, data, count);
+	return (ssize_t)(DMA_RW32_FIXED + count);
 }
 
 int vu_dma_write_rep_parse(const void *p, size_t len, struct vu_dma_access *out)

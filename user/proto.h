@@ -244,6 +244,17 @@ struct vfio_user_dma_region_access {
 	uint8_t data[]; /* READ reply / WRITE request */
 } __attribute__((packed));
 
+/*
+ * QEMU's VFIOUserDMARW (hw/vfio-user/protocol.h): the pre-2021 u32 count,
+ * data at payload offset 12. Accepted in DMA_READ replies and used for
+ * DMA_WRITE requests once a peer has shown it speaks it (reference §4.1).
+ */
+struct vfio_user_dma_region_access_u32 {
+	uint64_t addr;
+	uint32_t count;
+	uint8_t data[];
+} __attribute__((packed));
+
 /* ---- REGION_WRITE_MULTI (15) --------------------------------------------------------- */
 
 struct vfio_user_write_multi_data {
@@ -293,6 +304,7 @@ _Static_assert(sizeof(struct vfio_user_irq_info) == 16, "irq_info");
 _Static_assert(sizeof(struct vfio_user_irq_set) == 20, "irq_set");
 _Static_assert(sizeof(struct vfio_user_region_access) == 16, "region_access");
 _Static_assert(offsetof(struct vfio_user_dma_region_access, data) == 16, "dma_rw");
+_Static_assert(offsetof(struct vfio_user_dma_region_access_u32, data) == 12, "dma_rw u32");
 _Static_assert(sizeof(struct vfio_user_write_multi_data) == 24, "multi entry");
 _Static_assert(sizeof(struct vfio_user_write_multi) == 8, "multi");
 _Static_assert(sizeof(struct vfio_user_device_feature) == 8, "feature");

@@ -46,10 +46,19 @@ static int listen_path(const char *path, mode_t mode)
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
-	/* A stale socket of a previous run may be replaced; anything else not. */
+	/* A stale socket of a previous run may be replaced; a live one (a
+	 * server still accepts on it) or anything that is no socket not. */
 	if (!lstat(path, &st)) {
 		if (!S_ISSOCK(st.st_mode))
 			return -EEXIST;
+		/* Non-blocking: a live server's full backlog gives EAGAIN, not a hang. */
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			return -errno;
+		ret = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+		close(fd);
+		if (!ret || ret == -EAGAIN)
+			return -EADDRINUSE;
 		unlink(path);
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -211,9 +220,17 @@ static void refuse(struct uvfio_server *srv, int fd)
 	uint8_t h[sizeof(struct vfio_user_header)];
 	ssize_t n;
 
+	uint8_t scratch[256];
+
 	vu_hdr_encode_error(h, &req, EBUSY);
 	n = send(fd, h, sizeof(h), MSG_DONTWAIT | MSG_NOSIGNAL);
 	(void)n;
+	/* Closing with unread bytes would make the peer's read fail with
+	 * ECONNRESET before it sees the refusal: take what it sent so far
+	 * (its VERSION, fds closed by the kernel with the skb). */
+	for (int i = 0; i < 16; i++)
+		if (recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT) <= 0)
+			break;
 	uvfio_log(UVFIO_LOG_INFO, srv_name(srv), "refused a second client");
 	close(fd);
 }
@@ -259,6 +276,17 @@ int uvfio_server_dispatch(struct uvfio_server *srv, int timeout_ms)
 	n = epoll_wait(srv->epfd, ev, 4, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
+	srv->owner = pthread_self();
+	srv->dispatching = true;
+	/* The client first: a client that just left must be dropped before
+	 * a reconnecting one is accepted, or the latter would be refused. */
+	for (i = 0; i < n; i++) {
+		if (ev[i].data.u32 != EV_CONN || !srv->conn)
+			continue;
+		vu_conn_serve(srv->conn);
+		if (srv->conn->dead)
+			drop_conn(srv);
+	}
 	for (i = 0; i < n; i++) {
 		switch (ev[i].data.u32) {
 		case EV_STOP: {
@@ -272,15 +300,9 @@ int uvfio_server_dispatch(struct uvfio_server *srv, int timeout_ms)
 			if (!srv->stopping)
 				do_accept(srv);
 			break;
-		case EV_CONN:
-			if (!srv->conn)
-				break;
-			vu_conn_serve(srv->conn);
-			if (srv->conn->dead)
-				drop_conn(srv);
-			break;
 		}
 	}
+	srv->dispatching = false;
 	return 0;
 }
 

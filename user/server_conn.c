@@ -168,7 +168,9 @@ int vu_conn_recv(struct vu_conn *c, uint64_t deadline, struct vu_msg **out)
 
 	ret = uvfio_tp_recv_hdr(&c->tp, raw, m->fds, VFIO_USER_SERVER_MAX_FDS,
 				&m->nfds, deadline);
-	if (ret == -EAGAIN) {
+	/* Nothing arrived (or, with a deadline, nothing started in time): the
+	 * stream is intact and the connection stays. */
+	if (ret == -EAGAIN || (ret == -ETIMEDOUT && c->tp.rx_len == c->tp.rx_off)) {
 		free(m);
 		return ret;
 	}
@@ -234,7 +236,7 @@ dead:
 
 int vu_conn_enqueue(struct vu_conn *c, struct vu_msg *m)
 {
-	if (c->q_len >= VU_QUEUE_MAX)
+	if (c->q_len >= VU_QUEUE_MAX || m->len > VU_QUEUE_MAX_BYTES - c->q_bytes)
 		return -ENOBUFS;
 	m->next = NULL;
 	if (c->q_tail)
@@ -243,6 +245,7 @@ int vu_conn_enqueue(struct vu_conn *c, struct vu_msg *m)
 		c->q_head = m;
 	c->q_tail = m;
 	c->q_len++;
+	c->q_bytes += m->len;
 	return 0;
 }
 
@@ -256,6 +259,7 @@ static struct vu_msg *dequeue(struct vu_conn *c)
 	if (!c->q_head)
 		c->q_tail = NULL;
 	c->q_len--;
+	c->q_bytes -= m->len;
 	return m;
 }
 

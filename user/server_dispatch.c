@@ -134,6 +134,8 @@ static int h_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 			return -EINVAL;
 		u.bitmap.size = need; /* <= max_xfer: fits the reply buffer */
 		bits = r->buf + sizeof(struct vfio_user_dma_unmap) + sizeof(u.bitmap);
+		/* The report only sets bits: clear what an earlier reply left. */
+		memset(bits, 0, need);
 		ret = uvfio_dma_log_report(c->dma, u.addr, u.size, u.bitmap.pgsize,
 					   (uint64_t *)(void *)bits, need);
 		if (ret)
@@ -255,8 +257,10 @@ static int h_region_info(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 			end = off + cap_len(info.b, off);
 		off = ch.next;
 	}
-	/* Over vfio-user a region is mappable only through its fd. */
-	mappable = (reg->flags & VFIO_REGION_INFO_FLAG_MMAP) && reg->mmap_fd >= 0;
+	/* Over vfio-user a region is mappable only through its fd, and only
+	 * for a client that said it can receive one (max_msg_fds). */
+	mappable = (reg->flags & VFIO_REGION_INFO_FLAG_MMAP) && reg->mmap_fd >= 0 &&
+		   c->caps.max_msg_fds >= 1;
 	if (!mappable)
 		vi->flags &= ~VFIO_USER_F_REGION_MMAP;
 	else if (!reg->nr_areas) {

@@ -31,8 +31,8 @@ static int wait_reply(struct vu_conn *c, uint16_t id, uint16_t cmd,
 			ret = vu_conn_enqueue(c, m);
 			if (ret) {
 				uvfio_log(UVFIO_LOG_WARN, c->name,
-					  "%u commands queued during DMA, dropping client",
-					  VU_QUEUE_MAX);
+					  "%u commands (%zu bytes) queued during DMA, dropping client",
+					  c->q_len, c->q_bytes);
 				vu_msg_free(m);
 				c->dead = true;
 				return ret;
@@ -61,8 +61,12 @@ static int dma_chunk(struct vu_conn *c, uint64_t iova, uint8_t *buf, size_t len,
 	ssize_t n;
 	int ret;
 
-	n = is_write ? vu_dma_write_req_encode(pl, pl_cap, iova, buf, len)
-		     : vu_dma_read_req_encode(pl, pl_cap, iova, len);
+	if (is_write && c->dma_narrow)
+		n = vu_dma_write_req_encode_u32(pl, pl_cap, iova, buf, (uint32_t)len);
+	else if (is_write)
+		n = vu_dma_write_req_encode(pl, pl_cap, iova, buf, len);
+	else
+		n = vu_dma_read_req_encode(pl, pl_cap, iova, len);
 	if (n < 0)
 		return (int)n;
 	vu_hdr_encode(req, id, cmd, (uint32_t)n, VFIO_USER_F_TYPE_COMMAND, 0);
@@ -84,14 +88,22 @@ static int dma_chunk(struct vu_conn *c, uint64_t iova, uint8_t *buf, size_t len,
 		goto out;
 	}
 	if (is_write) {
+		/* QEMU answers with the header only; otherwise it must echo us
+		 * (a u32-layout peer echoes 12 bytes: nothing more to check). */
+		if (c->dma_narrow && m->len == sizeof(struct vfio_user_dma_region_access_u32))
+			goto out;
 		ret = vu_dma_write_rep_parse(m->payload, m->len, &a);
-		/* QEMU answers with the header only; otherwise it must echo us. */
 		if (!ret && m->len && (a.addr != iova || a.count != len))
 			ret = -EIO;
 	} else {
 		ret = vu_dma_read_rep_parse(m->payload, m->len, c->srv->max_xfer, &a);
 		if (!ret && (a.addr != iova || a.count != len))
 			ret = -EIO;
+		if (!ret && a.narrow && !c->dma_narrow) {
+			uvfio_log(UVFIO_LOG_INFO, c->name,
+				  "client uses the u32-count DMA layout (QEMU): following it");
+			c->dma_narrow = true;
+		}
 		if (!ret)
 			memcpy(buf, a.data, len);
 	}
@@ -112,6 +124,17 @@ int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_
 
 	if (c->dead)
 		return -EIO;
+	/*
+	 * The socket belongs to the dispatching thread: a device reaches a
+	 * message-based window only from inside one of its ops (a register
+	 * write that starts a DMA), never from a thread of its own, which
+	 * would interleave with the server's reads.
+	 */
+	if (!c->srv->dispatching || !pthread_equal(c->srv->owner, pthread_self())) {
+		uvfio_log(UVFIO_LOG_WARN, c->name,
+			  "message-based DMA outside the server thread refused");
+		return -EWOULDBLOCK;
+	}
 	/* Respect the client's limit and never expect a reply above ours. */
 	if (chunk > c->srv->max_xfer)
 		chunk = c->srv->max_xfer;

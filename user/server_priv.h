@@ -14,6 +14,7 @@
 #ifndef UVFIO_USER_SERVER_PRIV_H
 #define UVFIO_USER_SERVER_PRIV_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,8 +25,10 @@
 #include "user/codec.h"
 #include "user/transport.h"
 
-/* Commands that may wait behind a DMA reply; more and the client is flooding. */
+/* Commands (and their bytes) that may wait behind a DMA reply; more and
+ * the client is flooding us: it gets dropped. */
 #define VU_QUEUE_MAX 256u
+#define VU_QUEUE_MAX_BYTES (16u << 20)
 
 struct vu_msg {
 	struct vfio_user_header hdr;
@@ -47,8 +50,11 @@ struct vu_conn {
 	struct vu_caps caps; /* the client's */
 	struct uvfio_dma *dma;
 	uint16_t next_id;     /* msg_id of the next server-issued request */
+	bool dma_narrow;      /* the client answered DMA_READ in QEMU's u32
+				 layout: send DMA_WRITE in it too (§4.1) */
 	struct vu_msg *q_head, *q_tail; /* commands that arrived during a DMA wait */
 	unsigned int q_len;
+	size_t q_bytes;
 	uint8_t *rbuf;	      /* reply: header + payload */
 	size_t rbuf_cap;
 };
@@ -66,6 +72,9 @@ struct uvfio_server {
 	uint32_t max_xfer;
 	uint32_t msg_timeout_ms;
 	uint32_t max_msg_size;
+	pthread_t owner;  /* the thread in dispatch: the only one that may
+			     use the socket (message-based DMA included) */
+	bool dispatching;
 };
 
 /* server_conn.c */

@@ -68,16 +68,18 @@ int uvfio_tp_init(struct uvfio_tp *tp, int fd, uint32_t timeout_ms)
 	return 0;
 }
 
-static void close_fds(int *fds, unsigned int n)
+void uvfio_tp_close_fds(int *fds, unsigned int n)
 {
-	for (unsigned int i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++) {
 		if (fds[i] >= 0)
 			close(fds[i]);
+		fds[i] = -1;
+	}
 }
 
 void uvfio_tp_fini(struct uvfio_tp *tp)
 {
-	close_fds(tp->pend, tp->npend);
+	uvfio_tp_close_fds(tp->pend, tp->npend);
 	tp->npend = 0;
 	free(tp->rx);
 	tp->rx = NULL;
@@ -115,10 +117,12 @@ static bool may_block(const struct uvfio_tp *tp, uint64_t deadline)
 {
 	uint64_t timeo = (uint64_t)tp->timeout_ms * NSEC_PER_MSEC;
 	uint64_t slack = timeo / 8 < 50 * NSEC_PER_MSEC ? timeo / 8 : 50 * NSEC_PER_MSEC;
+	uint64_t end;
 
 	if (!tp->blocking)
 		return false;
-	return uvfio_tp_now_ns() + timeo <= deadline + slack;
+	end = uvfio_tp_now_ns() + timeo; /* when a blocking call gives up at worst */
+	return end <= deadline || end - deadline <= slack;
 }
 
 static uint64_t started_deadline(const struct uvfio_tp *tp, uint64_t deadline)
@@ -266,7 +270,7 @@ static ssize_t recv_some(struct uvfio_tp *tp, void *buf, size_t len, int *got,
 			continue;
 		nb = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		if (*ngot + nb > UVFIO_TP_MAX_FDS) { /* cannot happen on Linux */
-			close_fds(got, *ngot);
+			uvfio_tp_close_fds(got, *ngot);
 			*ngot = 0;
 			return -EPROTO;
 		}
@@ -276,12 +280,12 @@ static ssize_t recv_some(struct uvfio_tp *tp, void *buf, size_t len, int *got,
 	if (msg.msg_flags & MSG_CTRUNC) {
 		/* Some fds were dropped by the kernel: the message cannot be
 		 * trusted, and the ones we did get must not leak. */
-		close_fds(got, *ngot);
+		uvfio_tp_close_fds(got, *ngot);
 		*ngot = 0;
 		return -EPROTO;
 	}
 	if (n == 0) {
-		close_fds(got, *ngot);
+		uvfio_tp_close_fds(got, *ngot);
 		*ngot = 0;
 		return -ECONNRESET;
 	}
@@ -329,7 +333,7 @@ int uvfio_tp_recv_hdr(struct uvfio_tp *tp, void *hdr, int *fds,
 			return (int)n;
 		if (ngot) {
 			if (tp->npend) { /* fds in the middle of a header */
-				close_fds(got, ngot);
+				uvfio_tp_close_fds(got, ngot);
 				return -EPROTO;
 			}
 			memcpy(tp->pend, got, ngot * sizeof(int));
@@ -357,7 +361,7 @@ int uvfio_tp_recv_hdr(struct uvfio_tp *tp, void *hdr, int *fds,
 
 		tp->npend = 0;
 		if (n > max_fds) {
-			close_fds(tp->pend, n);
+			uvfio_tp_close_fds(tp->pend, n);
 			return -EMSGSIZE;
 		}
 		memcpy(fds, tp->pend, n * sizeof(int));
@@ -377,7 +381,8 @@ int uvfio_tp_recv_payload(struct uvfio_tp *tp, void *buf, size_t len,
 	avail = tp->rx_len - tp->rx_off;
 	if (avail > len)
 		avail = len;
-	memcpy(p, tp->rx + tp->rx_off, avail);
+	if (avail) /* p may be NULL for an empty payload */
+		memcpy(p, tp->rx + tp->rx_off, avail);
 	rx_consume(tp, avail);
 	tp->payload_left -= avail;
 	p += avail;
@@ -396,7 +401,7 @@ int uvfio_tp_recv_payload(struct uvfio_tp *tp, void *buf, size_t len,
 		if (n < 0)
 			return (int)n;
 		if (ngot) { /* fds belong on a header's first byte */
-			close_fds(got, ngot);
+			uvfio_tp_close_fds(got, ngot);
 			return -EPROTO;
 		}
 		tp->rx_pos += (uint64_t)n;

@@ -121,6 +121,9 @@ static inline bool uvfio_tp_buffered(const struct uvfio_tp *tp)
 	return tp->payload_left == 0 && tp->rx_len > tp->rx_off;
 }
 
+/* Close received fds (negative entries are skipped) and mark them -1. */
+void uvfio_tp_close_fds(int *fds, unsigned int n);
+
 /*
  * Wait until fd is ready for `events` (POLLIN/POLLOUT) or the deadline
  * passes. Returns 0, -ETIMEDOUT, -errno. EINTR is retried.

@@ -78,7 +78,11 @@ void pci_msix_free(struct uvfio_pci_device *pdev)
 	pdev->msix_pba = NULL;
 }
 
-/* Power-on: every vector masked (the spec's reset value), nothing pending. */
+/*
+ * Reset: nothing pending, and each entry masked unless its vector has an
+ * eventfd (see msix_sync_masks: the host-programmed state, which the kernel
+ * restores around a function reset). At create no vector has one.
+ */
 void pci_msix_reset_locked(struct uvfio_pci_device *pdev)
 {
 	uint32_t n = pdev->info.msix.table_size;
@@ -87,8 +91,10 @@ void pci_msix_reset_locked(struct uvfio_pci_device *pdev)
 		return;
 	memset(pdev->msix_table, 0, (size_t)n * PCI_MSIX_ENTRY_SIZE);
 	for (uint32_t v = 0; v < n; v++)
-		pdev->msix_table[v * PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL] =
-			PCI_MSIX_ENTRY_CTRL_MASKBIT;
+		if (!uvfio_irq_has_trigger(pdev->dev, VFIO_PCI_MSIX_IRQ_INDEX, v))
+			pdev->msix_table[v * PCI_MSIX_ENTRY_SIZE +
+					 PCI_MSIX_ENTRY_VECTOR_CTRL] =
+				PCI_MSIX_ENTRY_CTRL_MASKBIT;
 	memset(pdev->msix_pba, 0, pdev->msix_pba_len);
 }
 
@@ -284,6 +290,34 @@ void uvfio_pci_lower_irq(struct uvfio_pci_device *pdev)
 
 /* ---- SET_IRQS: one mode at a time ----------------------------------------- */
 
+/*
+ * Under the kernel the MSI-X table belongs to the host: when the user
+ * assigns an eventfd to a vector, vfio-pci requests the host IRQ and the
+ * host unmasks that entry; de-assigning masks it again. QEMU never writes
+ * our table (it emulates the guest's copy and only reads our PBA), and a
+ * driver written for kernel VFIO never touches it either, so the entry mask
+ * follows trigger assignment for [start, start+count). A client may still
+ * write mask bits through the BAR in between.
+ */
+static void msix_sync_masks(struct uvfio_pci_device *p, uint32_t start,
+			    uint32_t count)
+{
+	uint32_t n = p->info.msix.table_size;
+
+	pthread_mutex_lock(&p->lock);
+	for (uint32_t v = start; v < n && v - start < count; v++) {
+		uint8_t *ctrl = &p->msix_table[v * PCI_MSIX_ENTRY_SIZE +
+					       PCI_MSIX_ENTRY_VECTOR_CTRL];
+
+		if (uvfio_irq_has_trigger(p->dev, VFIO_PCI_MSIX_IRQ_INDEX, v))
+			*ctrl &= (uint8_t)~PCI_MSIX_ENTRY_CTRL_MASKBIT;
+		else
+			*ctrl |= PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	}
+	pci_msix_deliver_locked(p); /* a vector that just got its eventfd */
+	pthread_mutex_unlock(&p->lock);
+}
+
 void pci_irq_mode_reset(struct uvfio_pci_device *pdev)
 {
 	pthread_mutex_lock(&pdev->irq_lock);
@@ -325,6 +359,8 @@ static int set_trigger(struct uvfio_pci_device *p, const struct vfio_irq_set *hd
 		if (!ret) {
 			p->irq_mode = PCI_IRQ_NONE;
 			p->irq_nvec = 0;
+			if (index == VFIO_PCI_MSIX_IRQ_INDEX)
+				msix_sync_masks(p, 0, UINT32_MAX);
 		}
 		return ret;
 	}
@@ -344,6 +380,9 @@ static int set_trigger(struct uvfio_pci_device *p, const struct vfio_irq_set *hd
 		return -EINVAL;
 
 	ret = uvfio_irq_set_default(p->dev, hdr, data);
+	if (!ret && index == VFIO_PCI_MSIX_IRQ_INDEX &&
+	    dtype == VFIO_IRQ_SET_DATA_EVENTFD)
+		msix_sync_masks(p, hdr->start, hdr->count);
 	if (!ret && !active) {
 		p->irq_mode = (int)index;
 		p->irq_nvec = hdr->start + hdr->count;

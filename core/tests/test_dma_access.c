@@ -322,6 +322,69 @@ static void test_unmap_waits_for_handler(void **state)
 	assert_true(r.released_at_done);
 }
 
+
+/* ---- stress: accesses racing map/unmap of the same windows ---- */
+
+struct stress {
+	struct uvfio_dma *dma;
+	int stop;
+	unsigned long ok, fault, bad; /* bad: checked in the main thread */
+};
+
+static void *stress_access(void *arg)
+{
+	struct stress *st = arg;
+	char buf[32];
+
+	while (!__atomic_load_n(&st->stop, __ATOMIC_ACQUIRE)) {
+		struct uvfio_dma_ref ref;
+		int r = uvfio_dma_write(st->dma, 0x10ff0, buf, sizeof(buf)); /* spans both */
+		char *p;
+
+		if (r == 0)
+			st->ok++;
+		else if (r == -EFAULT)
+			st->fault++;
+		else
+			st->bad++;
+		p = uvfio_dma_get(st->dma, 0x11000, 16, RW, &ref);
+		if (p) {
+			p[0] = 1; /* the window cannot go away under us */
+			uvfio_dma_put(st->dma, &ref);
+		} else if (errno != EFAULT) {
+			st->bad++;
+		}
+	}
+	return NULL;
+}
+
+static void test_stress_map_unmap(void **state)
+{
+	struct uvfio_dma *dma = *state;
+	struct stress st = { .dma = dma };
+	pthread_t th;
+	uint64_t n;
+
+	assert_int_equal(uvfio_dma_log_start(dma, 0), 0);
+	assert_int_equal(pthread_create(&th, NULL, stress_access, &st), 0);
+	for (int i = 0; i < 20000; i++) {
+		assert_int_equal(map_va(dma, 0x10000, 0x1000, RW, mem_a), 0);
+		assert_int_equal(map_va(dma, 0x11000, 0x1000, RW, mem_b), 0);
+		if (i % 2)
+			assert_int_equal(uvfio_dma_unmap(dma, 0x0, 0x100000, 0, &n), 0);
+		else
+			assert_int_equal(uvfio_dma_unmap_all(dma, &n), 0);
+		assert_int_equal(n, 0x2000);
+		if (i == 10000)
+			assert_int_equal(uvfio_dma_log_stop(dma), 0);
+	}
+	__atomic_store_n(&st.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	assert_int_equal(uvfio_dma_count(dma), 0);
+	assert_int_equal(st.bad, 0);
+	assert_true(st.ok + st.fault > 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -334,6 +397,7 @@ int main(void)
 		T(test_message_window),
 		T(test_unmap_waits_for_ref),
 		T(test_unmap_waits_for_handler),
+		T(test_stress_map_unmap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,8 +2,10 @@
 /*
  * One client API for a VFIO device, wherever it lives:
  *   "vfio-user:/path/to.sock"      a vfio-user server (uvfio serve, libvfio-user, SPDK ...)
- *   later: "pci:0000:00:03.0", "/dev/vfio/N:BDF", "/dev/vfio/devices/vfioX"
- *                                  the kernel's VFIO (container/group or iommufd cdev)
+ *   "pci:0000:00:03.0[?iommu=group|cdev]", "mdev:UUID", "cdx:NAME",
+ *   "/dev/vfio/N:DEVICE", "/dev/vfio/noiommu-N:DEVICE", "/dev/vfio/devices/vfioX"
+ *                                  the kernel's VFIO (container/group or iommufd
+ *                                  cdev; the cdev is preferred when present)
  *
  * The verbs are those of the kernel's device fd. A driver written on them
  * runs unchanged against real hardware and against an emulated device.
@@ -35,6 +37,7 @@ int uvfio_client_open(const char *location, const struct uvfio_client_opts *opts
 /* Unmaps what the client mapped, closes fds and the connection. */
 void uvfio_client_close(struct uvfio_client *c);
 
+/* As the ioctls: info->argsz (and irq_info's) must be at least 16, else -EINVAL. */
 int uvfio_client_get_info(struct uvfio_client *c, struct vfio_device_info *info);
 /*
  * Region info with its capabilities parsed (argsz retry done inside).
@@ -67,6 +70,11 @@ int uvfio_client_set_irqs(struct uvfio_client *c, const struct vfio_irq_set *hdr
  * fd is passed to the server (the client keeps its own fd) and the device
  * reaches the memory directly; without an fd the window is message based
  * and the client serves the server's DMA_READ/WRITE from args->vaddr.
+ * On the kernel, vaddr is required (the IOMMU pins process memory; fd is
+ * not used), the IOVA is checked against the IOMMU's valid ranges first,
+ * and the address space is the process's, shared by its kernel devices:
+ * unmap_all and close remove only what this client mapped. noiommu has no
+ * IOMMU to map through (-EOPNOTSUPP).
  */
 int uvfio_client_dma_map(struct uvfio_client *c, const struct uvfio_dma_map_args *args);
 int uvfio_client_dma_unmap(struct uvfio_client *c, uint64_t iova, uint64_t size);
@@ -81,7 +89,10 @@ int uvfio_client_mig_write(struct uvfio_client *c, const void *buf, size_t len);
 
 /*
  * Serve requests the device sends while no call is in progress (vfio-user
- * DMA_READ/WRITE). Poll uvfio_client_fd() for POLLIN, then call this.
+ * DMA_READ/WRITE). Poll uvfio_client_fd() for POLLIN, then call this, or
+ * let it wait: up to timeout_ms (0: not at all, < 0: until a request comes).
+ * Returns the number of requests served, or a negative errno when the
+ * connection is dead. The wait does not hold up calls from other threads.
  */
 int uvfio_client_fd(struct uvfio_client *c);
 int uvfio_client_process(struct uvfio_client *c, int timeout_ms);

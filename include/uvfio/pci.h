@@ -136,7 +136,7 @@ struct uvfio_pci_info {
 	struct uvfio_pci_msi_info msi;
 	struct uvfio_pci_msix_info msix;
 	bool pcie;	       /* PCI Express endpoint cap v2 with FLR; 4 KiB config */
-	const struct uvfio_pci_ops *ops; /* may be NULL */
+	const struct uvfio_pci_ops *ops; /* may be NULL; not copied: must outlive the device */
 };
 
 /*
@@ -158,7 +158,8 @@ struct uvfio_pci_device *uvfio_pci_create(const char *name,
 void uvfio_pci_destroy(struct uvfio_pci_device *pdev);
 
 struct uvfio_device *uvfio_pci_to_device(struct uvfio_pci_device *pdev);
-/* The PCI device behind a device made by uvfio_pci_create() (else NULL). */
+/* The PCI device behind `dev`, which must come from uvfio_pci_create()
+ * (e.g. inside a uvfio_device op); its device priv is the PCI device. */
 struct uvfio_pci_device *uvfio_pci_from_device(struct uvfio_device *dev);
 void *uvfio_pci_priv(struct uvfio_pci_device *pdev);
 const char *uvfio_pci_name(struct uvfio_pci_device *pdev);
@@ -171,12 +172,20 @@ void *uvfio_pci_bar_mem(struct uvfio_pci_device *pdev, int bar);
  * space:
  *   - MSI-X enabled: vector < table size; delivered unless the entry or the
  *     function is masked, in which case its PBA bit is set and it is
- *     delivered (and the bit cleared) on unmask.
+ *     delivered (and the bit cleared) on unmask. As under kernel VFIO, where
+ *     the host owns the table, an entry is unmasked when the client assigns
+ *     the vector an eventfd (SET_IRQS) and masked when it is de-assigned;
+ *     a client may also write mask bits through the BAR. (QEMU emulates the
+ *     guest's table itself, never writes ours, and reads our PBA.)
  *   - MSI enabled: vector < enabled vectors (multiple message enable);
  *     masked (per-vector mask) -> pending bit, delivered on unmask.
- *   - else INTx, if interrupt_pin != 0: sets STATUS.INTERRUPT and, unless
- *     COMMAND.INTX_DISABLE, triggers IRQ index 0 (AUTOMASKED: the client
- *     unmasks after servicing). `vector` is ignored for INTx.
+ *   - else INTx, if interrupt_pin != 0: sets STATUS.INTERRUPT (the line)
+ *     and, unless COMMAND.INTX_DISABLE, triggers IRQ index 0. INTx is
+ *     AUTOMASKED: after a signal nothing more is sent until the client
+ *     unmasks (SET_IRQS UNMASK); if the line is still up then, or when
+ *     INTX_DISABLE is cleared, it is signalled again (level semantics).
+ *     The device lowers the line with uvfio_pci_lower_irq() once the cause
+ *     is gone. `vector` is ignored for INTx.
  * Returns 1 if an eventfd was signalled, 0 if not (pending, masked,
  * disabled, no eventfd, no interrupt mode), -EINVAL for a vector out of
  * range of the enabled mode.

@@ -8,6 +8,21 @@
  *
  * Run it in its own loop (uvfio_server_run) or embed it: poll
  * uvfio_server_fd() for POLLIN and call uvfio_server_dispatch().
+ *
+ * Wire behaviour worth knowing as a peer:
+ *   - VERSION first (reply minor = min(client's, 2)); caps offered:
+ *     max_msg_fds 16, max_data_xfer_size (opts), pgsizes 4096,
+ *     max_dma_maps (opts), write_multiple true; no twin socket.
+ *   - Error replies are Reply|Error with a non-zero errno and no payload:
+ *     EINVAL malformed / before VERSION / fds where none belong, ENOSYS
+ *     unknown command, ENOTSUP other major, else the core's errno.
+ *   - A second client gets an EBUSY error reply (msg_id 0, cmd VERSION)
+ *     and is closed. msg_size above the limit, msg_size < 16, or a message
+ *     not completed within msg_timeout_ms drops the connection.
+ *   - The device reaches memory mapped without an fd through DMA_READ/
+ *     DMA_WRITE sent to the client; only from inside a device op running
+ *     on the dispatching thread (others get -EWOULDBLOCK). Commands that
+ *     arrive meanwhile are processed afterwards, in order.
  */
 #ifndef UVFIO_SERVER_H
 #define UVFIO_SERVER_H

@@ -170,6 +170,24 @@ static void test_region_info(void **state)
 	assert_int_equal(raw_server_stop(&s), 0);
 }
 
+/* A client that receives no fds (max_msg_fds 0) is never sent one. */
+static void test_region_info_no_fds(void **state)
+{
+	struct vfio_user_region_info ri = { .argsz = 512, .index = 1 };
+	struct raw_server s;
+	int fd;
+
+	raw_server_start(&s, NULL, NULL);
+	fd = raw_connect(&s);
+	do_version_caps(fd, "{\"capabilities\":{\"max_msg_fds\":0}}");
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_GET_REGION_INFO, &ri, 32, NULL, 0), 0);
+	assert_int_equal(rm.nfds, 0);
+	memcpy(&ri, rm.p, 32);
+	assert_int_equal(ri.flags & VFIO_USER_F_REGION_MMAP, 0);
+	close(fd);
+	assert_int_equal(raw_server_stop(&s), 0);
+}
+
 static void test_region_rw_multi_noreply(void **state)
 {
 	struct raw_server s;
@@ -209,6 +227,15 @@ static void test_region_rw_multi_noreply(void **state)
 	assert_int_equal(region_read(fd, 0, 0x40, 16), 0);
 	assert_int_equal(rm.p[16], 0xaa);
 	assert_int_equal(rm.p[31], 0xbb);
+	/* a failing entry ends the batch: the reply counts what was done */
+	e.region = 9;
+	memcpy(multi + 32, &e, 24);
+	assert_int_equal(xact(fd, VFIO_USER_REGION_WRITE_MULTI, multi, sizeof(multi), NULL, 0), 0);
+	assert_int_equal(*(uint64_t *)rm.p, 1);
+	/* ... and if the first fails, it is an error */
+	memcpy(multi + 8, &e, 24);
+	assert_int_equal(xact(fd, VFIO_USER_REGION_WRITE_MULTI, multi, sizeof(multi), NULL, 0),
+			 EINVAL);
 
 	/* reset clears the register file, keeps the ID */
 	assert_int_equal(xact(fd, VFIO_USER_DEVICE_RESET, NULL, 0, NULL, 0), 0);
@@ -323,6 +350,18 @@ static void test_feature_and_migration(void **state)
 	assert_int_equal(xact(fd, VFIO_USER_DEVICE_FEATURE, f, 8, NULL, 0), 0);
 	memcpy(&got, rm.p + 8, 8);
 	assert_int_equal(got, VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_PRE_COPY);
+
+	/* pre-copy: RUNNING -> PRE_COPY streams while running, then back */
+	v = 0x3c3c;
+	assert_int_equal(region_write(fd, 0, TESTDEV_REG_SCRATCH, &v, 8, 0), 0);
+	assert_int_equal(mig_set_state(fd, UVFIO_MIG_PRE_COPY), 0);
+	assert_int_equal(mig_read(fd, 16), 0);
+	memcpy(&st, rm.p + 4, 4);
+	assert_int_equal(st, 16);
+	memcpy(&got, rm.p + 8 + TESTDEV_REG_SCRATCH, 8);
+	assert_int_equal(got, 0x3c3c);
+	assert_int_equal(mig_set_state(fd, UVFIO_MIG_RUNNING), 0);
+	assert_int_not_equal(mig_read(fd, 16), 0); /* not while RUNNING */
 
 	/* save: scratch = 0x5a5a, RUNNING -> STOP_COPY, read the stream */
 	v = 0x5a5a;
@@ -439,17 +478,46 @@ static void test_dma_messages(void **state)
 	assert_int_equal(raw_server_stop(&s), 0);
 }
 
+/* A QEMU-like client (u32-count DMA layout, §4.1): the server follows it. */
+static void test_dma_messages_qemu_layout(void **state)
+{
+	struct raw_server s;
+	static uint8_t ram[0x10000];
+	struct dma_served sv = { .ram = ram, .base = 0x800000, .size = sizeof(ram),
+				 .narrow = true };
+	int fd;
+	uint64_t st;
+
+	raw_server_start(&s, NULL, NULL);
+	fd = raw_connect(&s);
+	do_version(fd);
+	for (size_t i = 0; i < 0x2000; i++)
+		ram[i] = (uint8_t)(i * 13 + 1);
+	assert_int_equal(dma_map(fd, 0x800000, sizeof(ram), 0, -1), 0);
+	assert_int_equal(dma_copy(fd, 0x800000, 0x808000, 0x2000, &sv), 0);
+	assert_int_equal(region_read(fd, 0, TESTDEV_REG_DMA_STATUS, 8), 0);
+	memcpy(&st, rm.p + 16, 8);
+	assert_int_equal(st, 0);
+	assert_int_equal(sv.reads, 1);
+	assert_int_equal(sv.narrow_writes, 1);
+	assert_memory_equal(ram + 0x8000, ram, 0x2000);
+	close(fd);
+	assert_int_equal(raw_server_stop(&s), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_version_and_info),
 		cmocka_unit_test(test_version_minor_and_no_json),
 		cmocka_unit_test(test_region_info),
+		cmocka_unit_test(test_region_info_no_fds),
 		cmocka_unit_test(test_region_rw_multi_noreply),
 		cmocka_unit_test(test_set_irqs),
 		cmocka_unit_test(test_feature_and_migration),
 		cmocka_unit_test(test_dma_fd),
 		cmocka_unit_test(test_dma_messages),
+		cmocka_unit_test(test_dma_messages_qemu_layout),
 	};
 
 	if (argc < 2) {

@@ -30,7 +30,7 @@ struct raw_server {
 	char path[128];
 };
 
-static const char *server_exe;
+static const char *server_exe __attribute__((unused));
 
 static inline void raw_server_start(struct raw_server *s, const char *max_maps,
 				    const char *timeout_ms)

@@ -14,7 +14,7 @@ static uint16_t next_id;
 #define REPLY_TIMEOUT_MS 3000
 
 /* Wait for the reply to `id`: 0, its errno, or -1 if none came. */
-static int wait_reply(int fd, uint16_t id, uint16_t cmd)
+static inline int wait_reply(int fd, uint16_t id, uint16_t cmd)
 {
 	if (raw_recv(fd, &rm, REPLY_TIMEOUT_MS))
 		return -1;
@@ -30,7 +30,7 @@ static int wait_reply(int fd, uint16_t id, uint16_t cmd)
 	return 0;
 }
 
-static int xact_flags(int fd, uint16_t cmd, uint32_t flags, const void *p,
+static inline int xact_flags(int fd, uint16_t cmd, uint32_t flags, const void *p,
 		      size_t len, const int *fds, unsigned int nfds)
 {
 	uint16_t id = ++next_id;
@@ -39,13 +39,13 @@ static int xact_flags(int fd, uint16_t cmd, uint32_t flags, const void *p,
 	return wait_reply(fd, id, cmd);
 }
 
-static int xact(int fd, uint16_t cmd, const void *p, size_t len, const int *fds,
+static inline int xact(int fd, uint16_t cmd, const void *p, size_t len, const int *fds,
 		unsigned int nfds)
 {
 	return xact_flags(fd, cmd, 0, p, len, fds, nfds);
 }
 
-static void do_version_caps(int fd, const char *caps)
+static inline void do_version_caps(int fd, const char *caps)
 {
 	uint8_t v[512] = { 0 };
 	size_t len = 4;
@@ -57,12 +57,12 @@ static void do_version_caps(int fd, const char *caps)
 	assert_int_equal(xact(fd, VFIO_USER_VERSION, v, len, NULL, 0), 0);
 }
 
-static void do_version(int fd)
+static inline void do_version(int fd)
 {
 	do_version_caps(fd, "{\"capabilities\":{\"max_msg_fds\":16}}");
 }
 
-static int get_info_ok(int fd)
+static inline int get_info_ok(int fd)
 {
 	struct vfio_user_device_info di = { .argsz = 16 };
 	int ret = xact(fd, VFIO_USER_DEVICE_GET_INFO, &di, sizeof(di), NULL, 0);
@@ -72,7 +72,7 @@ static int get_info_ok(int fd)
 	return ret;
 }
 
-static int region_read(int fd, uint32_t region, uint64_t off, uint32_t count)
+static inline int region_read(int fd, uint32_t region, uint64_t off, uint32_t count)
 {
 	uint8_t p[16];
 
@@ -83,7 +83,7 @@ static int region_read(int fd, uint32_t region, uint64_t off, uint32_t count)
 }
 
 /* With VFIO_USER_F_NO_REPLY: sent, nothing awaited, returns -1. */
-static int region_write(int fd, uint32_t region, uint64_t off, const void *data,
+static inline int region_write(int fd, uint32_t region, uint64_t off, const void *data,
 			uint32_t count, uint32_t flags)
 {
 	uint8_t p[16 + 64];
@@ -100,7 +100,7 @@ static int region_write(int fd, uint32_t region, uint64_t off, const void *data,
 	return xact_flags(fd, VFIO_USER_REGION_WRITE, flags, p, 16 + count, NULL, 0);
 }
 
-static int dma_map(int fd, uint64_t iova, uint64_t size, uint64_t off, int mfd)
+static inline int dma_map(int fd, uint64_t iova, uint64_t size, uint64_t off, int mfd)
 {
 	struct vfio_user_dma_map m = {
 		.argsz = sizeof(m), .flags = 3, .offset = off, .addr = iova, .size = size,
@@ -110,7 +110,7 @@ static int dma_map(int fd, uint64_t iova, uint64_t size, uint64_t off, int mfd)
 		    mfd >= 0 ? 1 : 0);
 }
 
-static int dma_unmap(int fd, uint64_t iova, uint64_t size, uint32_t flags)
+static inline int dma_unmap(int fd, uint64_t iova, uint64_t size, uint32_t flags)
 {
 	struct vfio_user_dma_unmap u = {
 		.argsz = sizeof(u), .flags = flags, .addr = iova, .size = size,
@@ -119,7 +119,7 @@ static int dma_unmap(int fd, uint64_t iova, uint64_t size, uint32_t flags)
 	return xact(fd, VFIO_USER_DMA_UNMAP, &u, sizeof(u), NULL, 0);
 }
 
-static int mig_set_state(int fd, uint32_t state)
+static inline int mig_set_state(int fd, uint32_t state)
 {
 	uint8_t f[16];
 	uint32_t argsz = 16, flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE;
@@ -132,14 +132,14 @@ static int mig_set_state(int fd, uint32_t state)
 	return xact(fd, VFIO_USER_DEVICE_FEATURE, f, 16, NULL, 0);
 }
 
-static int mig_read(int fd, uint32_t size)
+static inline int mig_read(int fd, uint32_t size)
 {
 	uint32_t p[2] = { 8 + size, size };
 
 	return xact(fd, VFIO_USER_MIG_DATA_READ, p, 8, NULL, 0);
 }
 
-static int mig_write(int fd, const void *data, uint32_t n)
+static inline int mig_write(int fd, const void *data, uint32_t n)
 {
 	uint8_t p[8 + 4096];
 	uint32_t argsz = 8 + n;
@@ -160,9 +160,11 @@ struct dma_served {
 	int fail_reads;		/* answer DMA_READ with this errno */
 	bool pipeline_get_info; /* send a GET_INFO while the copy runs */
 	bool get_info_after_write;
+	bool narrow; /* act as QEMU: u32 count, data at 12, header-only write reply */
+	unsigned int narrow_writes; /* DMA_WRITEs that came in the u32 layout */
 };
 
-static void serve_dma(int fd, struct dma_served *sv, const struct raw_msg *m)
+static inline void serve_dma(int fd, struct dma_served *sv, const struct raw_msg *m)
 {
 	static uint8_t rep[16 + 16 + (1u << 20)];
 	struct vfio_user_header h = { .msg_id = m->h.msg_id, .cmd = m->h.cmd,
@@ -173,6 +175,34 @@ static void serve_dma(int fd, struct dma_served *sv, const struct raw_msg *m)
 	assert_true(m->len >= 16);
 	memcpy(&addr, m->p, 8);
 	memcpy(&count, m->p + 8, 8);
+	if (sv->narrow) {
+		uint32_t c32;
+
+		memcpy(&c32, m->p + 8, 4);
+		if (m->h.cmd == VFIO_USER_DMA_WRITE && m->len == 12 + (size_t)c32) {
+			/* the server followed our layout */
+			assert_true(addr >= sv->base && addr + c32 <= sv->base + sv->size);
+			memcpy(sv->ram + (addr - sv->base), m->p + 12, c32);
+			sv->writes++;
+			sv->narrow_writes++;
+			h.msg_size = 16;
+			memcpy(rep, &h, 16);
+			raw_send(fd, rep, 16, NULL, 0);
+			return;
+		}
+		if (m->h.cmd == VFIO_USER_DMA_READ) {
+			assert_true(addr >= sv->base && addr + count <= sv->base + sv->size);
+			sv->reads++;
+			c32 = (uint32_t)count;
+			memcpy(rep + 16, &addr, 8);
+			memcpy(rep + 24, &c32, 4);
+			memcpy(rep + 28, sv->ram + (addr - sv->base), count);
+			h.msg_size = (uint32_t)(28 + count);
+			memcpy(rep, &h, 16);
+			raw_send(fd, rep, h.msg_size, NULL, 0);
+			return;
+		}
+	}
 	assert_true(addr >= sv->base && addr + count <= sv->base + sv->size);
 	if (count > sv->max_chunk)
 		sv->max_chunk = count;
@@ -202,7 +232,7 @@ static void serve_dma(int fd, struct dma_served *sv, const struct raw_msg *m)
 }
 
 /* Program the DMA engine and run it; with sv, serve the server's requests. */
-static int dma_copy(int fd, uint64_t src, uint64_t dst, uint64_t len,
+static inline int dma_copy(int fd, uint64_t src, uint64_t dst, uint64_t len,
 		    struct dma_served *sv)
 {
 	uint64_t one = 1;

@@ -228,6 +228,7 @@ int cmd_info(int argc, char **argv)
 		report(location, NULL, -rc);
 		return UVFIO_EXIT_FAILURE;
 	}
+	in.dev.argsz = sizeof(in.dev);
 	rc = uvfio_client_get_info(c, &in.dev);
 	if (rc) {
 		report(location, "device info", -rc);

@@ -11,6 +11,9 @@ static const struct uvfio_command commands[] = {
 	{ "demo", "run the core device model in-process and print what it did", cmd_demo },
 	{ "serve", "serve a device over vfio-user on a UNIX socket", cmd_serve },
 	{ "info", "connect to a device and print its regions and IRQs", cmd_info },
+	{ "ls", "list VFIO-capable PCI devices and vfio-user sockets, usable or why not", cmd_ls },
+	{ "bind", "bind a PCI device to vfio-pci (uvfio unbind restores its driver)", cmd_bind },
+	{ "unbind", "give a device bound with 'uvfio bind' back to its driver", cmd_unbind },
 	{ "bench", "benchmarks (dma-map, rtt) against a floor measured in the same run", cmd_bench },
 };
 

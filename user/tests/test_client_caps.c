@@ -39,7 +39,8 @@ static size_t build_info(uint8_t *buf, uint64_t size, uint32_t flags,
 	sp.header.next = type ? (uint32_t)(off + sizeof(sp) + n * sizeof(*areas)) : 0;
 	memcpy(buf + off, &sp, sizeof(sp));
 	off += sizeof(sp);
-	memcpy(buf + off, areas, n * sizeof(*areas));
+	if (n)
+		memcpy(buf + off, areas, n * sizeof(*areas));
 	off += n * sizeof(*areas);
 	if (type) {
 		memcpy(buf + off, &ty, sizeof(ty));

@@ -450,6 +450,32 @@ static void test_dma_rw(void **state)
 	assert_int_equal(vu_dma_read_rep_parse(buf, 31, XFER, &d), -EINVAL);
 	assert_int_equal(vu_dma_read_rep_parse(buf, 33, XFER, &d), -EINVAL);
 
+	assert_false(d.narrow);
+	/* QEMU's u32 layout: count at 8, data at 12 */
+	{
+		uint64_t addr = 0x1000;
+		uint32_t c32 = 16;
+
+		memcpy(buf, &addr, 8);
+		memcpy(buf + 8, &c32, 4);
+		memcpy(buf + 12, data, 16);
+		assert_int_equal(vu_dma_read_rep_parse(buf, 28, XFER, &d), 0);
+		assert_true(d.narrow);
+		assert_int_equal(d.count, 16);
+		assert_int_equal(d.addr, 0x1000);
+		assert_ptr_equal(d.data, buf + 12);
+		assert_int_equal(vu_dma_read_rep_parse(buf, 27, XFER, &d), -EINVAL);
+		assert_int_equal(vu_dma_read_rep_parse(buf, 11, XFER, &d), -EINVAL);
+		c32 = XFER + 1;
+		memcpy(buf + 8, &c32, 4);
+		assert_int_equal(vu_dma_read_rep_parse(buf, 12 + XFER + 1, XFER, &d), -EINVAL);
+		assert_int_equal(vu_dma_write_req_encode_u32(buf, sizeof(buf), 0x2000, data, 16), 28);
+		memcpy(&c32, buf + 8, 4);
+		assert_int_equal(c32, 16);
+		assert_memory_equal(buf + 12, data, 16);
+		assert_int_equal(vu_dma_write_req_encode_u32(buf, 27, 0x2000, data, 16), -ENOSPC);
+	}
+
 	n = vu_dma_write_req_encode(buf, sizeof(buf), 0x2000, data, 16);
 	assert_int_equal(n, 32);
 	assert_int_equal(vu_dma_write_req_parse(buf, 32, XFER, &d), 0);

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Open devices of the kernel backend, refcounted and shared: two clients of
+ * one device in a process share one device fd (a cdev can be bound to
+ * iommufd only once, and a group's device fd serves any number of users).
+ * The last put closes the device fd, then drops the group (which leaves the
+ * container with its last device) or the iommufd.
+ *
+ * One lock guards this registry and, through it, the group list, the
+ * container and the iommufd context, so opens and closes from several
+ * threads see a consistent set.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uvfio/log.h>
+
+#include "kernel/kvfio.h"
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kvfio_handle *handles;
+
+static int key_of(const struct kvfio_target *t, char *key, size_t len)
+{
+	if (t->cdev)
+		return kvfio_path(key, len, "%s", t->cdev_path);
+	return kvfio_path(key, len, "%s:%s", t->group_path, t->device);
+}
+
+static int open_cdev(struct kvfio_handle *h, const struct kvfio_target *t)
+{
+	int ret;
+
+	h->fd = open(t->cdev_path, O_RDWR | O_CLOEXEC);
+	if (h->fd < 0) {
+		ret = -errno;
+		uvfio_log(UVFIO_LOG_ERR, h->name, "open %s: %s", t->cdev_path, strerror(-ret));
+		return ret;
+	}
+	ret = kvfio_iommufd_get(&h->iommufd);
+	if (ret)
+		goto err_close;
+	ret = kvfio_iommufd_bind(h->iommufd, h->fd, h->name);
+	if (ret)
+		goto err_put;
+	h->cdev = true;
+	return 0;
+
+err_put:
+	/* Close the device first: that unbinds it from the iommufd. */
+	close(h->fd);
+	h->fd = -1;
+	kvfio_iommufd_put(h->iommufd);
+	h->iommufd = NULL;
+	return ret;
+err_close:
+	close(h->fd);
+	h->fd = -1;
+	return ret;
+}
+
+static int open_group(struct kvfio_handle *h, const struct kvfio_target *t)
+{
+	int ret;
+
+	ret = kvfio_group_get(t, &h->group);
+	if (ret)
+		return ret;
+	ret = kvfio_group_device_fd(h->group, t->device);
+	if (ret < 0) {
+		kvfio_group_put(h->group);
+		h->group = NULL;
+		return ret;
+	}
+	h->fd = ret;
+	return 0;
+}
+
+int kvfio_handle_open(const char *location, struct kvfio_handle **out)
+{
+	struct kvfio_location loc;
+	struct kvfio_target t;
+	struct kvfio_handle *h;
+	char key[sizeof(h->key)];
+	int ret;
+
+	*out = NULL;
+	ret = kvfio_location_parse(location, &loc);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&registry_lock);
+	ret = kvfio_resolve(&loc, &t);
+	if (ret)
+		goto out;
+	ret = key_of(&t, key, sizeof(key));
+	if (ret)
+		goto out;
+	for (h = handles; h; h = h->next) {
+		if (!strcmp(h->key, key)) {
+			h->refs++;
+			*out = h;
+			goto out;
+		}
+	}
+	ret = -ENOMEM;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		goto out;
+	h->fd = -1;
+	strcpy(h->key, key);
+	snprintf(h->name, sizeof(h->name), "%s", location);
+	ret = t.cdev ? open_cdev(h, &t) : open_group(h, &t);
+	if (ret) {
+		free(h);
+		goto out;
+	}
+	uvfio_log(UVFIO_LOG_INFO, h->name, "opened via %s", t.cdev ? t.cdev_path : t.group_path);
+	h->refs = 1;
+	h->next = handles;
+	handles = h;
+	*out = h;
+out:
+	pthread_mutex_unlock(&registry_lock);
+	return ret;
+}
+
+void kvfio_handle_put(struct kvfio_handle *h)
+{
+	struct kvfio_handle **pp;
+
+	if (!h)
+		return;
+	pthread_mutex_lock(&registry_lock);
+	if (--h->refs) {
+		pthread_mutex_unlock(&registry_lock);
+		return;
+	}
+	for (pp = &handles; *pp; pp = &(*pp)->next) {
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	}
+	close(h->fd);
+	kvfio_group_put(h->group);
+	kvfio_iommufd_put(h->iommufd);
+	pthread_mutex_unlock(&registry_lock);
+	free(h);
+}
+
+unsigned int kvfio_handle_count(void)
+{
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&registry_lock);
+	for (struct kvfio_handle *h = handles; h; h = h->next)
+		n++;
+	pthread_mutex_unlock(&registry_lock);
+	return n;
+}
+
+int kvfio_handle_dma_map(struct kvfio_handle *h, uint64_t iova, uint64_t size,
+			 void *vaddr, uint32_t prot)
+{
+	if (h->cdev)
+		return kvfio_iommufd_dma_map(h->iommufd, iova, size, vaddr, prot, h->name);
+	return kvfio_container_dma_map(kvfio_group_container(h->group), iova, size,
+				       vaddr, prot, h->name);
+}
+
+int kvfio_handle_dma_unmap(struct kvfio_handle *h, uint64_t iova, uint64_t size,
+			   uint64_t *unmapped)
+{
+	if (h->cdev)
+		return kvfio_iommufd_dma_unmap(h->iommufd, iova, size, unmapped, h->name);
+	return kvfio_container_dma_unmap(kvfio_group_container(h->group), iova, size,
+					 unmapped, h->name);
+}

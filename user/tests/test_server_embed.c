@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The server API in-process: socket mode (umask-proof), an inherited listen
+ * fd, the embed loop (fd + dispatch), stop from a signal handler and from
+ * another thread, disconnect handling, and the dirty-bitmap DMA_UNMAP
+ * (logging is started in-process: no feature exposes it on the wire yet).
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <cmocka.h>
+
+#include <uvfio/server.h>
+
+#include "devices/testdev.h"
+#include "tests/proc/vu_raw.h"
+
+static struct raw_msg rm;
+static char dir[64], path[128];
+static struct uvfio_device *dev;
+
+static int setup(void **state)
+{
+	snprintf(dir, sizeof(dir), "/tmp/uvfio-embed-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/sock", dir);
+	dev = testdev_create();
+	assert_non_null(dev);
+	assert_int_equal(uvfio_device_register(dev), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	uvfio_device_unregister(dev);
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
+
+static int client(void)
+{
+	struct raw_server s;
+
+	strcpy(s.path, path);
+	return raw_connect(&s);
+}
+
+/* One request: send, let the server dispatch, read the reply. */
+static int call(struct uvfio_server *srv, int fd, uint16_t cmd, const void *p,
+		size_t len, const int *fds, unsigned int nfds)
+{
+	static uint16_t id;
+
+	raw_cmd(fd, ++id, cmd, 0, p, len, fds, nfds);
+	for (int i = 0; i < 100; i++) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		assert_int_equal(uvfio_server_dispatch(srv, 10), 0);
+		if (poll(&pfd, 1, 0) == 1)
+			break;
+	}
+	assert_int_equal(raw_recv(fd, &rm, 1000), 0);
+	assert_int_equal(rm.h.msg_id, id);
+	return rm.h.flags & VFIO_USER_F_ERROR ? (int)rm.h.error_no : 0;
+}
+
+static void version(struct uvfio_server *srv, int fd)
+{
+	assert_int_equal(call(srv, fd, VFIO_USER_VERSION, "\0\0\0\0", 4, NULL, 0), 0);
+}
+
+static mode_t sock_mode(void)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	return st.st_mode & 07777;
+}
+
+static void test_socket_mode(void **state)
+{
+	struct uvfio_server_opts o = { .listen_fd = -1 };
+	struct uvfio_server *srv;
+	mode_t old = umask(0);
+	int fd;
+
+	/* default 0600 even with umask 0 */
+	assert_int_equal(uvfio_server_create(dev, path, NULL, &srv), 0);
+	assert_int_equal(sock_mode(), 0600);
+	/* a second server never takes a live server's path */
+	{
+		struct uvfio_server *srv2;
+
+		assert_int_equal(uvfio_server_create(dev, path, NULL, &srv2), -EADDRINUSE);
+		assert_int_equal(sock_mode(), 0600);
+	}
+	/* destroy unlinks */
+	uvfio_server_destroy(srv);
+	assert_int_not_equal(access(path, F_OK), 0);
+	/* a stale socket (nobody listening) is replaced */
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		strcpy(sa.sun_path, path);
+		assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		close(s);
+		assert_int_equal(uvfio_server_create(dev, path, NULL, &srv), 0);
+		uvfio_server_destroy(srv);
+	}
+
+	/* an explicit mode, and a restrictive umask does not narrow it */
+	umask(0077);
+	o.mode = 0660;
+	assert_int_equal(uvfio_server_create(dev, path, &o, &srv), 0);
+	assert_int_equal(sock_mode(), 0660);
+	uvfio_server_destroy(srv);
+
+	/* a regular file at the path is never replaced */
+	fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(uvfio_server_create(dev, path, NULL, &srv), -EEXIST);
+	assert_int_equal(access(path, F_OK), 0);
+	unlink(path);
+	/* a path that does not fit sun_path */
+	{
+		char longp[200];
+
+		memset(longp, 'a', sizeof(longp) - 1);
+		longp[sizeof(longp) - 1] = 0;
+		assert_int_equal(uvfio_server_create(dev, longp, NULL, &srv), -ENAMETOOLONG);
+	}
+	assert_int_equal(uvfio_server_create(dev, NULL, NULL, &srv), -EINVAL);
+	umask(old);
+}
+
+static void test_embed_and_disconnect(void **state)
+{
+	struct uvfio_server *srv;
+	struct pollfd pfd;
+	int fd;
+
+	assert_int_equal(uvfio_server_create(dev, path, NULL, &srv), 0);
+	assert_false(uvfio_server_has_client(srv));
+	fd = client();
+	/* the embed fd turns readable for the new client */
+	pfd = (struct pollfd){ .fd = uvfio_server_fd(srv), .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 1000), 1);
+	assert_int_equal(uvfio_server_dispatch(srv, 0), 0);
+	assert_true(uvfio_server_has_client(srv));
+	version(srv, fd);
+	assert_int_equal(uvfio_device_open_count(dev), 1);
+	assert_non_null(uvfio_device_dma(dev));
+
+	/* disconnect: DMA space gone, device closed, next client accepted */
+	close(fd);
+	for (int i = 0; i < 100 && uvfio_server_has_client(srv); i++)
+		assert_int_equal(uvfio_server_dispatch(srv, 10), 0);
+	assert_false(uvfio_server_has_client(srv));
+	assert_int_equal(uvfio_device_open_count(dev), 0);
+	assert_null(uvfio_device_dma(dev));
+	fd = client();
+	version(srv, fd);
+	close(fd);
+	uvfio_server_destroy(srv); /* with a client still attached */
+	assert_int_equal(uvfio_device_open_count(dev), 0);
+}
+
+static void test_listen_fd(void **state)
+{
+	struct uvfio_server_opts o = { .listen_fd = -1 };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct uvfio_server *srv;
+	int lfd, fd;
+
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	strcpy(sa.sun_path, path);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	o.listen_fd = lfd;
+	assert_int_equal(uvfio_server_create(dev, NULL, &o, &srv), 0);
+	fd = client();
+	assert_int_equal(uvfio_server_dispatch(srv, 1000), 0);
+	version(srv, fd);
+	close(fd);
+	uvfio_server_destroy(srv); /* closes lfd; the path is the caller's */
+	assert_int_equal(access(path, F_OK), 0);
+	unlink(path);
+}
+
+static struct uvfio_server *alarm_srv;
+
+static void on_alarm(int sig)
+{
+	uvfio_server_stop(alarm_srv);
+}
+
+static void *stopper(void *arg)
+{
+	usleep(50000);
+	uvfio_server_stop(arg);
+	return NULL;
+}
+
+static void test_stop(void **state)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct itimerval it = { .it_value = { .tv_usec = 50000 } };
+	pthread_t t;
+
+	assert_int_equal(uvfio_server_create(dev, path, NULL, &alarm_srv), 0);
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	assert_int_equal(uvfio_server_run(alarm_srv), 0); /* returns: stopped */
+	uvfio_server_destroy(alarm_srv);
+
+	assert_int_equal(uvfio_server_create(dev, path, NULL, &alarm_srv), 0);
+	pthread_create(&t, NULL, stopper, alarm_srv);
+	assert_int_equal(uvfio_server_run(alarm_srv), 0);
+	pthread_join(t, NULL);
+	uvfio_server_destroy(alarm_srv);
+}
+
+static void test_dirty_bitmap_unmap(void **state)
+{
+	struct uvfio_server *srv;
+	struct vfio_user_dma_map m = { .argsz = 32, .flags = 3, .addr = 0x100000,
+				       .size = 16 * 4096 };
+	uint32_t un[10] = { 40, VFIO_USER_F_DMA_UNMAP_GET_DIRTY_BITMAP, 0x100000, 0,
+			    16 * 4096, 0, 4096, 0, 8, 0 };
+	uint64_t bits, one = 1;
+	int fd, mfd;
+
+	assert_int_equal(uvfio_server_create(dev, path, NULL, &srv), 0);
+	fd = client();
+	version(srv, fd);
+	mfd = memfd_create("ram", MFD_CLOEXEC);
+	assert_int_equal(ftruncate(mfd, 16 * 4096), 0);
+	assert_int_equal(call(srv, fd, VFIO_USER_DMA_MAP, &m, 32, &mfd, 1), 0);
+	close(mfd);
+	/* not logging: the bitmap request is refused */
+	assert_int_equal(call(srv, fd, VFIO_USER_DMA_UNMAP, un, 40, NULL, 0), EINVAL);
+
+	assert_int_equal(uvfio_dma_log_start(uvfio_device_dma(dev), 4096), 0);
+	assert_int_equal(uvfio_device_dma_write(dev, 0x100000 + 3 * 4096, &one, 8), 0);
+	assert_int_equal(uvfio_device_dma_write(dev, 0x100000 + 15 * 4096, &one, 8), 0);
+	/* a bitmap too small for 16 pages */
+	un[8] = 1;
+	assert_int_equal(call(srv, fd, VFIO_USER_DMA_UNMAP, un, 40, NULL, 0), EINVAL);
+	un[8] = 8;
+	assert_int_equal(call(srv, fd, VFIO_USER_DMA_UNMAP, un, 40, NULL, 0), 0);
+	assert_int_equal(rm.len, 24 + 16 + 8);
+	assert_int_equal(*(uint32_t *)rm.p, 48);
+	memcpy(&bits, rm.p + 40, 8);
+	assert_int_equal(bits, (1ull << 3) | (1ull << 15));
+	/* the window is gone */
+	un[1] = 0;
+	assert_int_equal(call(srv, fd, VFIO_USER_DMA_UNMAP, un, 24, NULL, 0), ENOENT);
+	close(fd);
+	uvfio_server_destroy(srv);
+}
+
+static void *dma_from_thread(void *arg)
+{
+	uint64_t v;
+
+	return (void *)(intptr_t)uvfio_device_dma_read(dev, 0x200000, &v, sizeof(v));
+}
+
+/* Message-based DMA only from inside a dispatch, on the server's thread. */
+static void test_msg_dma_outside_dispatch(void **state)
+{
+	struct uvfio_server *srv;
+	struct vfio_user_dma_map m = { .argsz = 32, .flags = 3, .addr = 0x200000,
+				       .size = 4096 };
+	pthread_t t;
+	void *ret;
+	uint64_t v;
+	int fd;
+
+	assert_int_equal(uvfio_server_create(dev, path, NULL, &srv), 0);
+	fd = client();
+	version(srv, fd);
+	assert_int_equal(call(srv, fd, VFIO_USER_DMA_MAP, &m, 32, NULL, 0), 0);
+	assert_int_equal(uvfio_device_dma_read(dev, 0x200000, &v, sizeof(v)), -EWOULDBLOCK);
+	pthread_create(&t, NULL, dma_from_thread, NULL);
+	pthread_join(t, &ret);
+	assert_int_equal((intptr_t)ret, -EWOULDBLOCK);
+	/* nothing was sent to the client */
+	{
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		assert_int_equal(poll(&pfd, 1, 50), 0);
+	}
+	close(fd);
+	uvfio_server_destroy(srv);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_socket_mode),
+		cmocka_unit_test(test_embed_and_disconnect),
+		cmocka_unit_test(test_listen_fd),
+		cmocka_unit_test(test_stop),
+		cmocka_unit_test(test_dirty_bitmap_unmap),
+		cmocka_unit_test(test_msg_dma_outside_dispatch),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
