@@ -26,9 +26,17 @@
  *            (QEMU's edu does not expose it; a client may use it to check DMA)
  *
  * Differences from QEMU's edu, each on purpose:
- *   - Factorial and DMA complete synchronously in the write that starts them,
- *     so the busy bits (status bit 0, command bit 0) always read 0; a driver
- *     that polls them works unchanged, and the completion IRQs still come.
+ *   - A factorial completes in the write that starts it: the computing bit
+ *     (status bit 0) always reads 0 and the completion IRQ comes at once.
+ *   - A DMA runs right after the write that starts it has been handled, from
+ *     the serve loop (the sample's event fd), not inside that write: command
+ *     bit 0 reads 1 until it is done, as on QEMU. Not inside the write,
+ *     because QEMU serves DMA_READ/WRITE requests (RAM not shared with the
+ *     server) from its main loop, which needs the BQL, and the vCPU holds
+ *     the BQL while it waits for the reply to its next register access: a
+ *     DMA issued while a register access is being handled can only time out.
+ *     While a transfer is pending, writes to the DMA registers are ignored,
+ *     as on QEMU. In-process users call the sample's handle_event().
  *   - A 4-byte access at 0x84/0x8c/0x94/0x9c reaches the upper half of the
  *     64-bit register (QEMU ignores it). A 4-byte write at 0x80 still sets
  *     the whole register to the zero-extended value, as QEMU does, so a
@@ -51,6 +59,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <uvfio/device.h>
 #include <uvfio/log.h>
@@ -91,6 +101,8 @@
 
 struct edu {
 	struct uvfio_pci_device *pdev;
+	/* Readable while a DMA waits to run (see the header comment). */
+	int work_fd;
 	/* Guards the registers and the buffer: BAR handlers may run on more
 	 * than one thread (server, tests). */
 	pthread_mutex_t lock;
@@ -99,6 +111,7 @@ struct edu {
 	uint32_t status;
 	uint32_t irq_status;
 	uint64_t dma_src, dma_dst, dma_count, dma_cmd;
+	uint64_t dma_seq; /* counts starts and resets: which transfer is whose */
 	uint8_t buf[EDU_BUF_SIZE];
 };
 
@@ -181,42 +194,84 @@ static const char *edu_dma_error(int err)
 	}
 }
 
-/* Runs a transfer to completion. Called with edu->lock held. */
-static void edu_dma_run(struct edu *edu)
+static void edu_dma_log(struct edu *edu, int ret, bool to_ram, uint64_t count,
+			uint64_t dev_addr, uint64_t iova)
 {
-	bool to_ram = edu->dma_cmd & EDU_DMA_CMD_TO_RAM;
-	uint64_t dev_addr = to_ram ? edu->dma_src : edu->dma_dst;
-	uint64_t iova = to_ram ? edu->dma_dst : edu->dma_src;
-	uint64_t count = edu->dma_count;
-	int64_t off = edu_buf_range(dev_addr, count);
-	int ret;
-
-	edu->dma_cmd &= ~(uint64_t)EDU_DMA_CMD_ERROR;
-	if (off < 0)
-		ret = (int)off;
-	else if (to_ram)
-		ret = uvfio_device_dma_write(edu_dev(edu), iova, edu->buf + off,
-					     (size_t)count);
-	else
-		ret = uvfio_device_dma_read(edu_dev(edu), iova, edu->buf + off,
-					    (size_t)count);
-	if (ret) {
-		edu->dma_cmd |= EDU_DMA_CMD_ERROR;
+	if (ret)
 		uvfio_dev_log(edu_dev(edu), UVFIO_LOG_WARN,
 			      "DMA %s of %#llx bytes, device %#llx, IOVA %#llx failed: %s",
 			      to_ram ? "to RAM" : "from RAM",
 			      (unsigned long long)count, (unsigned long long)dev_addr,
 			      (unsigned long long)iova, edu_dma_error(ret));
-	} else {
+	else
 		uvfio_dev_log(edu_dev(edu), UVFIO_LOG_TRACE,
 			      "DMA %s of %#llx bytes, device %#llx, IOVA %#llx",
 			      to_ram ? "to RAM" : "from RAM",
 			      (unsigned long long)count, (unsigned long long)dev_addr,
 			      (unsigned long long)iova);
+}
+
+/*
+ * Runs the pending transfer, if any. The lock is not held across the DMA
+ * itself: a message-based DMA waits for the client, and register reads
+ * (command bit 0 = still running) must not wait behind it. The registers
+ * can't change meanwhile: writes to them are ignored while START is set.
+ */
+static void edu_dma_work(struct edu *edu)
+{
+	uint8_t bounce[EDU_BUF_SIZE];
+	uint64_t cmd, dev_addr, iova, count, seq;
+	bool to_ram;
+	int64_t off;
+	int ret;
+
+	pthread_mutex_lock(&edu->lock);
+	cmd = edu->dma_cmd;
+	seq = edu->dma_seq;
+	to_ram = cmd & EDU_DMA_CMD_TO_RAM;
+	dev_addr = to_ram ? edu->dma_src : edu->dma_dst;
+	iova = to_ram ? edu->dma_dst : edu->dma_src;
+	count = edu->dma_count;
+	off = edu_buf_range(dev_addr, count);
+	if (off >= 0 && to_ram)
+		memcpy(bounce, edu->buf + off, (size_t)count);
+	pthread_mutex_unlock(&edu->lock);
+	if (!(cmd & EDU_DMA_CMD_START))
+		return;
+
+	if (off < 0)
+		ret = (int)off;
+	else if (to_ram)
+		ret = uvfio_device_dma_write(edu_dev(edu), iova, bounce, (size_t)count);
+	else
+		ret = uvfio_device_dma_read(edu_dev(edu), iova, bounce, (size_t)count);
+	edu_dma_log(edu, ret, to_ram, count, dev_addr, iova);
+
+	pthread_mutex_lock(&edu->lock);
+	/* A reset while the DMA ran cancelled it: leave the fresh state alone. */
+	if (edu->dma_seq == seq && (edu->dma_cmd & EDU_DMA_CMD_START)) {
+		if (!ret && !to_ram)
+			memcpy(edu->buf + off, bounce, (size_t)count);
+		if (ret)
+			edu->dma_cmd |= EDU_DMA_CMD_ERROR;
+		edu->dma_cmd &= ~(uint64_t)EDU_DMA_CMD_START;
+		if (edu->dma_cmd & EDU_DMA_CMD_IRQ)
+			edu_raise_irq(edu, EDU_IRQ_DMA);
 	}
-	edu->dma_cmd &= ~(uint64_t)EDU_DMA_CMD_START;
-	if (edu->dma_cmd & EDU_DMA_CMD_IRQ)
-		edu_raise_irq(edu, EDU_IRQ_DMA);
+	pthread_mutex_unlock(&edu->lock);
+}
+
+/* Called with edu->lock held. */
+static void edu_dma_start(struct edu *edu, uint64_t cmd)
+{
+	uint64_t one = 1;
+
+	edu->dma_cmd = cmd & (EDU_DMA_CMD_START | EDU_DMA_CMD_TO_RAM | EDU_DMA_CMD_IRQ);
+	edu->dma_seq++;
+	if (write(edu->work_fd, &one, sizeof(one)) != (ssize_t)sizeof(one)) {
+		/* Only an overflowing counter fails, and then it is readable. */
+		uvfio_dev_log(edu_dev(edu), UVFIO_LOG_WARN, "DMA kick: %m");
+	}
 }
 
 static uint64_t *edu_dma_reg(struct edu *edu, uint64_t reg)
@@ -274,15 +329,15 @@ static void edu_dma_reg_write(struct edu *edu, uint64_t offset, size_t size,
 
 	if (size == 8 && (offset & 7))
 		return;
+	/* As on QEMU, the registers are frozen while a transfer is pending. */
+	if (edu->dma_cmd & EDU_DMA_CMD_START)
+		return;
 	if (reg == EDU_REG_DMA_CMD) {
-		/* As in QEMU, only a write that starts a transfer counts. */
+		/* As on QEMU, only a write that starts a transfer counts. */
 		if (size == 4 && (offset & 4))
 			return;
-		if (!(val & EDU_DMA_CMD_START))
-			return;
-		edu->dma_cmd = val & (EDU_DMA_CMD_START | EDU_DMA_CMD_TO_RAM |
-				      EDU_DMA_CMD_IRQ);
-		edu_dma_run(edu);
+		if (val & EDU_DMA_CMD_START)
+			edu_dma_start(edu, val);
 		return;
 	}
 	if (size == 8)
@@ -396,8 +451,27 @@ static int edu_reset(struct uvfio_pci_device *pdev)
 	edu->status = 0;
 	edu->irq_status = 0;
 	edu->dma_src = edu->dma_dst = edu->dma_count = edu->dma_cmd = 0;
+	edu->dma_seq++;
 	memset(edu->buf, 0, sizeof(edu->buf));
 	pthread_mutex_unlock(&edu->lock);
+	return 0;
+}
+
+static int edu_event_fd(void *priv)
+{
+	struct edu *edu = priv;
+
+	return edu->work_fd;
+}
+
+static int edu_handle_event(void *priv)
+{
+	struct edu *edu = priv;
+	uint64_t n;
+
+	if (read(edu->work_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return -errno;
+	edu_dma_work(edu);
 	return 0;
 }
 
@@ -427,6 +501,7 @@ static void edu_destroy(void *priv)
 	if (!edu)
 		return;
 	uvfio_pci_destroy(edu->pdev);
+	close(edu->work_fd);
 	pthread_mutex_destroy(&edu->lock);
 	free(edu);
 }
@@ -446,15 +521,22 @@ static int edu_create(int argc, char **argv, struct uvfio_sample_dev *out)
 	ret = -pthread_mutex_init(&edu->lock, NULL);
 	if (ret)
 		goto err_free;
+	edu->work_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (edu->work_fd < 0) {
+		ret = -errno;
+		goto err_lock;
+	}
 	edu->pdev = uvfio_pci_create("edu", &edu_pci_info, edu);
 	if (!edu->pdev) {
 		ret = -errno;
-		goto err_lock;
+		goto err_fd;
 	}
 	out->dev = uvfio_pci_to_device(edu->pdev);
 	out->priv = edu;
 	return 0;
 
+err_fd:
+	close(edu->work_fd);
 err_lock:
 	pthread_mutex_destroy(&edu->lock);
 err_free:
@@ -467,5 +549,7 @@ const struct uvfio_sample uvfio_sample_edu = {
 	.summary = "QEMU's educational PCI device (1234:11e8): factorial, DMA, INTx/MSI",
 	.options = NULL,
 	.create = edu_create,
+	.event_fd = edu_event_fd,
+	.handle_event = edu_handle_event,
 	.destroy = edu_destroy,
 };

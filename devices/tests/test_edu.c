@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -88,13 +89,30 @@ static void give_ram(struct edu_fixture *f)
 	uvfio_device_set_dma(f->dev, f->dma);
 }
 
-static uint64_t dma(struct uvfio_device *dev, uint64_t src, uint64_t dst,
+/* Runs what the serve loop runs when the sample's event fd is readable. */
+static void run_events(struct edu_fixture *f)
+{
+	struct pollfd p = { .fd = f->sample->event_fd(f->sd.priv), .events = POLLIN };
+
+	assert_true(p.fd >= 0);
+	while (poll(&p, 1, 0) == 1)
+		assert_int_equal(f->sample->handle_event(f->sd.priv), 0);
+}
+
+/* Programs and starts a transfer as a driver does, lets it run, and returns
+ * the command register when done. */
+static uint64_t dma(struct edu_fixture *f, uint64_t src, uint64_t dst,
 		    uint64_t count, uint64_t cmd)
 {
+	struct uvfio_device *dev = f->dev;
+
 	bar_write(dev, BAR0, 0x80, 8, src);
 	bar_write(dev, BAR0, 0x88, 8, dst);
 	bar_write(dev, BAR0, 0x90, 8, count);
 	bar_write(dev, BAR0, 0x98, 8, cmd);
+	/* Running until the serve loop gets to it. */
+	assert_int_equal(bar_read(dev, BAR0, 0x98, 8), cmd & 0x7);
+	run_events(f);
 	return bar_read(dev, BAR0, 0x98, 8);
 }
 
@@ -301,22 +319,22 @@ static void test_dma_both_directions_full_buffer(void **state)
 
 	/* RAM -> buffer, the whole 4 KiB: ends exactly at 0x41000. */
 	fill(f->ram, BUF_SIZE, 3);
-	assert_int_equal(dma(f->dev, IOVA, BUF, BUF_SIZE, 0x1), 0);
+	assert_int_equal(dma(f, IOVA, BUF, BUF_SIZE, 0x1), 0);
 	read_buf(f->dev, got);
 	assert_memory_equal(got, f->ram, BUF_SIZE);
 
 	/* Buffer (written by the client) -> RAM, again the whole 4 KiB. */
 	fill(want, BUF_SIZE, 99);
 	assert_int_equal(uvfio_device_write(f->dev, BAR0, BUF, want, BUF_SIZE), BUF_SIZE);
-	assert_int_equal(dma(f->dev, BUF, IOVA + 0x8000, BUF_SIZE, 0x3), 0x2);
+	assert_int_equal(dma(f, BUF, IOVA + 0x8000, BUF_SIZE, 0x3), 0x2);
 	assert_memory_equal(f->ram + 0x8000, want, BUF_SIZE);
 
 	/* A piece in the middle of both sides. */
 	memset(f->ram + 0x100, 0, 0x40);
-	assert_int_equal(dma(f->dev, BUF + 0x7c0, IOVA + 0x100, 0x40, 0x3), 0x2);
+	assert_int_equal(dma(f, BUF + 0x7c0, IOVA + 0x100, 0x40, 0x3), 0x2);
 	assert_memory_equal(f->ram + 0x100, want + 0x7c0, 0x40);
 	/* The last 16 bytes of the buffer. */
-	assert_int_equal(dma(f->dev, IOVA + 0x8000, BUF + 0xff0, 0x10, 0x1), 0);
+	assert_int_equal(dma(f, IOVA + 0x8000, BUF + 0xff0, 0x10, 0x1), 0);
 }
 
 static void test_dma_irq(void **state)
@@ -327,7 +345,7 @@ static void test_dma_irq(void **state)
 	give_ram(f);
 	cfg_command(f->dev, CMD_MEMORY | CMD_MASTER);
 	fd = irq_eventfd(f->dev, VFIO_PCI_INTX_IRQ_INDEX);
-	assert_int_equal(dma(f->dev, IOVA, BUF, 64, 0x5), 0x4);
+	assert_int_equal(dma(f, IOVA, BUF, 64, 0x5), 0x4);
 	assert_int_equal(irq_fired(fd), 1);
 	assert_int_equal(bar_read(f->dev, BAR0, 0x24, 4), 0x100);
 	close(fd);
@@ -357,19 +375,19 @@ static void test_dma_out_of_range(void **state)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		/* RAM -> device and device -> RAM, both refused. */
-		assert_int_equal(dma(f->dev, IOVA, bad[i].dev_addr, bad[i].count, 0x1),
+		assert_int_equal(dma(f, IOVA, bad[i].dev_addr, bad[i].count, 0x1),
 				 DMA_ERROR);
-		assert_int_equal(dma(f->dev, bad[i].dev_addr, IOVA, bad[i].count, 0x3),
+		assert_int_equal(dma(f, bad[i].dev_addr, IOVA, bad[i].count, 0x3),
 				 DMA_ERROR | 0x2);
 	}
 	read_buf(f->dev, after);
 	assert_memory_equal(before, after, BUF_SIZE);
 
 	/* The completion IRQ still comes, so a waiting driver wakes up. */
-	assert_int_equal(dma(f->dev, IOVA, BUF - 1, 16, 0x5), DMA_ERROR | 0x4);
+	assert_int_equal(dma(f, IOVA, BUF - 1, 16, 0x5), DMA_ERROR | 0x4);
 	assert_int_equal(irq_fired(fd), 1);
 	/* A good transfer clears the error bit. */
-	assert_int_equal(dma(f->dev, IOVA, BUF, 16, 0x1), 0);
+	assert_int_equal(dma(f, IOVA, BUF, 16, 0x1), 0);
 	close(fd);
 }
 
@@ -381,14 +399,14 @@ static void test_dma_bus_master_off(void **state)
 	give_ram(f);
 	fill(f->ram, BUF_SIZE, 1);
 	cfg_command(f->dev, CMD_MEMORY); /* no bus master */
-	assert_int_equal(dma(f->dev, IOVA, BUF, 256, 0x1), DMA_ERROR);
+	assert_int_equal(dma(f, IOVA, BUF, 256, 0x1), DMA_ERROR);
 	read_buf(f->dev, got);
 	assert_int_equal(got[0], 0); /* nothing was read */
-	assert_int_equal(dma(f->dev, BUF, IOVA, 256, 0x3), DMA_ERROR | 0x2);
+	assert_int_equal(dma(f, BUF, IOVA, 256, 0x3), DMA_ERROR | 0x2);
 	assert_int_equal(f->ram[0], 1); /* nothing was written */
 
 	cfg_command(f->dev, CMD_MEMORY | CMD_MASTER);
-	assert_int_equal(dma(f->dev, IOVA, BUF, 256, 0x1), 0);
+	assert_int_equal(dma(f, IOVA, BUF, 256, 0x1), 0);
 	read_buf(f->dev, got);
 	assert_memory_equal(got, f->ram, 256);
 }
@@ -399,13 +417,56 @@ static void test_dma_unmapped_and_no_space(void **state)
 
 	cfg_command(f->dev, CMD_MEMORY | CMD_MASTER);
 	/* No DMA space at all (no client). */
-	assert_int_equal(dma(f->dev, IOVA, BUF, 16, 0x1), DMA_ERROR);
+	assert_int_equal(dma(f, IOVA, BUF, 16, 0x1), DMA_ERROR);
 	give_ram(f);
 	/* Outside the window, and running off its end. */
-	assert_int_equal(dma(f->dev, 0xdead0000, BUF, 16, 0x1), DMA_ERROR);
-	assert_int_equal(dma(f->dev, BUF, IOVA + RAM_SIZE - 8, 16, 0x3),
+	assert_int_equal(dma(f, 0xdead0000, BUF, 16, 0x1), DMA_ERROR);
+	assert_int_equal(dma(f, BUF, IOVA + RAM_SIZE - 8, 16, 0x3),
 			 DMA_ERROR | 0x2);
-	assert_int_equal(dma(f->dev, BUF, IOVA + RAM_SIZE - 16, 16, 0x3), 0x2);
+	assert_int_equal(dma(f, BUF, IOVA + RAM_SIZE - 16, 16, 0x3), 0x2);
+}
+
+/* While a transfer waits to run, its registers are frozen (as on QEMU); a
+ * reset cancels it. */
+static void test_dma_pending(void **state)
+{
+	struct edu_fixture *f = *state;
+	uint8_t got[16];
+
+	give_ram(f);
+	cfg_command(f->dev, CMD_MEMORY | CMD_MASTER);
+	fill(f->ram, 64, 9);
+	run_events(f); /* nothing pending: harmless */
+	bar_write(f->dev, BAR0, 0x80, 8, IOVA);
+	bar_write(f->dev, BAR0, 0x88, 8, BUF);
+	bar_write(f->dev, BAR0, 0x90, 8, 16);
+	bar_write(f->dev, BAR0, 0x98, 4, 0x1);
+	assert_int_equal(bar_read(f->dev, BAR0, 0x98, 4), 0x1);
+	bar_write(f->dev, BAR0, 0x80, 8, IOVA + 32);
+	bar_write(f->dev, BAR0, 0x90, 4, 4096);
+	bar_write(f->dev, BAR0, 0x98, 4, 0x3);
+	assert_int_equal(bar_read(f->dev, BAR0, 0x80, 8), IOVA);
+	assert_int_equal(bar_read(f->dev, BAR0, 0x90, 8), 16);
+	assert_int_equal(bar_read(f->dev, BAR0, 0x98, 4), 0x1);
+	run_events(f);
+	assert_int_equal(bar_read(f->dev, BAR0, 0x98, 4), 0);
+	assert_int_equal(uvfio_device_read(f->dev, BAR0, BUF, got, 16), 16);
+	assert_memory_equal(got, f->ram, 16);
+
+	/* Reset between the start and the serve loop: nothing happens. */
+	assert_int_equal(dma(f, IOVA, BUF, 0, 0x1), 0);
+	bar_write(f->dev, BAR0, 0x80, 8, IOVA + 16);
+	bar_write(f->dev, BAR0, 0x88, 8, BUF + 16);
+	bar_write(f->dev, BAR0, 0x90, 8, 16);
+	bar_write(f->dev, BAR0, 0x98, 4, 0x5);
+	assert_int_equal(uvfio_device_reset(f->dev), 0);
+	cfg_command(f->dev, CMD_MEMORY | CMD_MASTER);
+	run_events(f);
+	assert_int_equal(bar_read(f->dev, BAR0, 0x98, 4), 0);
+	assert_int_equal(bar_read(f->dev, BAR0, 0x24, 4), 0);
+	assert_int_equal(uvfio_device_read(f->dev, BAR0, BUF + 16, got, 16), 16);
+	for (size_t i = 0; i < sizeof(got); i++)
+		assert_int_equal(got[i], 0);
 }
 
 /* A memfd-backed window: the device writes straight into shared memory. */
@@ -434,7 +495,7 @@ static void test_dma_memfd_window(void **state)
 
 	fill(want, BUF_SIZE, 42);
 	assert_int_equal(uvfio_device_write(f->dev, BAR0, BUF, want, BUF_SIZE), BUF_SIZE);
-	assert_int_equal(dma(f->dev, BUF, IOVA + 0x1000, BUF_SIZE, 0x3), 0x2);
+	assert_int_equal(dma(f, BUF, IOVA + 0x1000, BUF_SIZE, 0x3), 0x2);
 	assert_memory_equal(view + 0x1000, want, BUF_SIZE);
 
 	munmap(view, RAM_SIZE);
@@ -487,6 +548,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dma_bus_master_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dma_unmapped_and_no_space, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_dma_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dma_memfd_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 		cmocka_unit_test(test_bad_options),
