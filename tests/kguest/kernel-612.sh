@@ -44,10 +44,17 @@ if [ -f "$OUT/bzImage" ] && [ -f "$OUT/usr/include/linux/iommufd.h" ]; then
     echo "$OUT"; exit 0
 fi
 
-for t in flex bison make gcc bc; do
-    command -v $t >/dev/null || { log "missing build tool $t (apt-get install flex bison libelf-dev bc)"; exit 1; }
+# Kernel build tools (objtool needs libelf-dev): installed here if missing,
+# as scripts/deps.sh does for the rest.
+missing=""
+for p in flex bison bc libelf-dev make gcc; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
 done
-[ -f /usr/include/gelf.h ] || { log "missing libelf-dev (objtool needs it)"; exit 1; }
+if [ -n "$missing" ]; then
+    [ "$(id -u)" = 0 ] || { log "missing packages:$missing (apt-get install$missing)"; exit 1; }
+    log "installing$missing"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >&2
+fi
 
 SRCDEB="$CACHE/debs"
 mkdir -p "$SRCDEB"
