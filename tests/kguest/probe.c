@@ -7,7 +7,8 @@
  * In each mode it reaches the device fd and reads edu's identification
  * register from BAR0; legacy maps a buffer with VFIO_IOMMU_MAP_DMA and noiommu
  * finds the buffer's physical address in /proc/self/pagemap, then both let
- * edu copy it to its own buffer and back (the IOVA / physical-address paths). Prints "CHECK probe-... PASS|FAIL detail" lines.
+ * edu copy it to its own buffer and back (the IOVA / physical-address paths),
+ * then checks an MSI arrives on an eventfd. Prints "CHECK probe-... PASS|FAIL detail" lines.
  * The iommufd and cdev ABI is defined here: Debian 12's headers lack it.
  */
 #include <dirent.h>
@@ -20,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -137,6 +140,39 @@ static void dma_roundtrip(int dev, uint8_t *buf, uint64_t a0, uint64_t a1, const
 	      (unsigned long long)a0, (unsigned long long)a1);
 }
 
+/* MSI on an eventfd (edu raises it via 0x60); bus master must be on. */
+static void msi_check(int dev)
+{
+	struct vfio_region_info bar = { .argsz = sizeof(bar), .index = VFIO_PCI_BAR0_REGION_INDEX };
+	struct {
+		struct vfio_irq_set hdr;
+		int32_t fd;
+	} set = { { .argsz = sizeof(set), .index = VFIO_PCI_MSI_IRQ_INDEX, .count = 1,
+		    .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER }, -1 };
+	struct pollfd pfd;
+	uint64_t n = 0;
+	int ret;
+
+	set.fd = eventfd(0, EFD_NONBLOCK);
+	if (set.fd < 0 || ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, &bar) ||
+	    ioctl(dev, VFIO_DEVICE_SET_IRQS, &set)) {
+		check(0, "msi", "SET_IRQS: %s", strerror(errno));
+		return;
+	}
+	bar_wr(dev, bar.offset, 0x60, 1);
+	pfd = (struct pollfd){ .fd = set.fd, .events = POLLIN };
+	ret = poll(&pfd, 1, 2000);
+	if (ret == 1 && read(set.fd, &n, 8) != 8)
+		n = 0;
+	check(ret == 1 && n >= 1, "msi", "%s", ret == 1 ? "eventfd signalled" : "no MSI within 2 s");
+	bar_wr(dev, bar.offset, 0x64, 1);
+	set.hdr.argsz = sizeof(set.hdr);
+	set.hdr.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
+	set.hdr.count = 0;
+	ioctl(dev, VFIO_DEVICE_SET_IRQS, &set.hdr);
+	close(set.fd);
+}
+
 /* A locked, populated 2-page buffer. */
 static uint8_t *dma_buffer(void)
 {
@@ -215,6 +251,7 @@ static int legacy(const char *bdf, int noiommu)
 			      (unsigned long long)p0, (unsigned long long)p1);
 		else
 			dma_roundtrip(d, buf, p0, p1, "physical");
+		msi_check(d);
 		return 0;
 	}
 	struct vfio_iommu_type1_dma_map map = {
@@ -229,6 +266,7 @@ static int legacy(const char *bdf, int noiommu)
 		return -1;
 	}
 	dma_roundtrip(d, buf, map.iova, map.iova + 4096, "IOVA");
+	msi_check(d);
 	check(!ioctl(c, VFIO_IOMMU_UNMAP_DMA, &unmap) && unmap.size == 8192, "dma-unmap",
 	      "UNMAP_DMA: %llu bytes", (unsigned long long)unmap.size);
 	return 0;
@@ -289,6 +327,7 @@ static int cdev(const char *bdf)
 		return -1;
 	}
 	dma_roundtrip(d, buf, map.iova, map.iova + 4096, "IOVA");
+	msi_check(d);
 	check(!ioctl(iommufd, IOMMU_IOAS_UNMAP, &unmap) && unmap.length == 8192, "dma-unmap",
 	      "IOAS_UNMAP: %llu bytes", (unsigned long long)unmap.length);
 	return 0;
