@@ -104,6 +104,6 @@ cp arch/x86/boot/bzImage .config "$WORK/out/"
 echo "$VER" > "$WORK/out/source-version"
 mv "$WORK/out" "$OUT"
 cd /
-rm -rf "$WORK"
+rm -rf "$WORK" "$DEB"   # 150 MB; fetched again (seconds) only if a rebuild needs it
 log "built in $(( $(date +%s) - T0 )) s: $(du -sh "$OUT" | cut -f1)"
 echo "$OUT"

@@ -73,6 +73,6 @@ with open(os.path.join(out, "modules.order"), "w") as f:
         f.write(n + ".ko\n")
 PY
 echo "$PKG $VER" > "$WORK/out/version"
-mv "$WORK/out" "$OUT"; rm -rf "$WORK"
+mv "$WORK/out" "$OUT"; rm -rf "$WORK" "$DEB"   # 70 MB, fetched again only if needed
 log "$PKG $VER: $(cat "$OUT/modules.order" | tr '\n' ' ')"
 echo "$OUT"
