@@ -63,6 +63,9 @@ def initramfs(progs, moddir=None):
     files = {"bin/busybox": "/bin/busybox", "init": os.path.join(HERE, "init.sh")}
     for name, path in progs.items():
         files["bin/" + name] = path
+    for dst, src in files.items():  # the initramfs has no dynamic loader
+        if dst.startswith("bin/") and b"ld-linux" in open(src, "rb").read(4096):
+            sys.exit(f"{src} is dynamically linked (busybox-static, static builds needed)")
     if moddir:
         files["lib/modules/modules.order"] = os.path.join(moddir, "modules.order")
         for m in open(files["lib/modules/modules.order"]).read().split():
