@@ -22,15 +22,23 @@ if [ -f /lib/modules/modules.order ]; then
 	echo "CHECK modules $rc insmod$loaded"
 fi
 
-# Find edu (1234:11e8) and bind it to vfio-pci.
-bdf=""
+# Find edu (1234:11e8) and bind it to vfio-pci. A second edu that shares its
+# IOMMU group with a device another driver holds (behind a PCI bridge, run
+# 612-nonviable) is the selftest's --nonviable location.
+echo "1234 11e8" >/sys/bus/pci/drivers/vfio-pci/new_id
+bdf="" nv=""
 for d in /sys/bus/pci/devices/*; do
-	[ "$(cat $d/vendor):$(cat $d/device)" = "0x1234:0x11e8" ] && bdf=${d##*/}
+	[ "$(cat $d/vendor):$(cat $d/device)" = "0x1234:0x11e8" ] || continue
+	if [ "$(ls $d/iommu_group/devices 2>/dev/null | wc -l)" -gt 1 ]; then
+		nv=${d##*/}
+		echo "CHECK nonviable-setup PASS $nv shares iommu_group $(readlink $d/iommu_group | sed 's|.*/||') with: $(for o in $d/iommu_group/devices/*; do echo "${o##*/}($(readlink $o/driver | sed 's|.*/||'))"; done | tr '\n' ' ')"
+	else
+		bdf=${d##*/}
+	fi
 done
 if [ -z "$bdf" ]; then
-	echo "CHECK bind FAIL no edu (1234:11e8) on the PCI bus"
+	echo "CHECK bind FAIL no edu (1234:11e8) in a group of its own on the PCI bus"
 else
-	echo "1234 11e8" >/sys/bus/pci/drivers/vfio-pci/new_id
 	drv=$(readlink /sys/bus/pci/devices/$bdf/driver)
 	grp=$(readlink /sys/bus/pci/devices/$bdf/iommu_group)
 	cdev=$(ls /sys/bus/pci/devices/$bdf/vfio-dev 2>/dev/null | head -1)
@@ -56,12 +64,19 @@ if [ -n "$bdf" ]; then
 		fi
 		for t in /bin/selftest*; do
 			[ -x "$t" ] || continue
-			timeout 60 $t $loc >/tmp/out 2>&1; rc=$?
+			timeout 60 $t $loc ${nv:+--nonviable pci:$nv} >/tmp/out 2>&1; rc=$?
 			sed 's/^/SELFTEST| /' /tmp/out
 			if [ $rc = 0 ]; then r=PASS; else r=FAIL; fi
 			echo "CHECK ${t##*/} $r $loc: exit $rc"
 		done
 	done
 fi
+# The client must refuse a non-viable group, naming why.
+[ -x /bin/edu-driver ] && for loc in ${nv:+pci:$nv pci:$nv?iommu=group}; do
+	timeout 60 /bin/edu-driver $loc >/tmp/out 2>&1; rc=$?
+	sed 's/^/NONVIABLE| /' /tmp/out
+	if [ $rc != 0 ] && grep -q -e "not viable" -e "is bound to" /tmp/out; then r=PASS; else r=FAIL; fi
+	echo "CHECK edu-driver-nonviable $r $loc: exit $rc"
+done
 echo GUEST-DONE
 poweroff -f

@@ -94,7 +94,7 @@ for o in $OFF; do grep -qx "CONFIG_$o=y" .config && bad="$bad !$o"; done
 if [ -n "$bad" ]; then log "FATAL: options did not stick:$bad"; exit 1; fi
 touch "$WORK/.configured"
 
-log "make -j$(nproc) bzImage (about 3.5 min cold on an idle 2-core host)"
+log "make -j$(nproc) bzImage (3.5 to 25 min cold, by how busy the host is)"
 make -s ARCH=x86_64 -j"$(nproc)" bzImage >"$WORK/build.log" 2>&1 || { tail -30 "$WORK/build.log" >&2; exit 1; }
 # headers_install without rsync: `make headers` leaves them in usr/include.
 make -s ARCH=x86_64 headers >&2

@@ -6,6 +6,8 @@
 RUN is one of
   deb61-legacy  Debian 12's 6.1 kernel, intel-iommu, container/group type1v2
   612-cdev      our 6.12 kernel, intel-iommu, iommufd + /dev/vfio/devices/vfioX
+  612-nonviable 612-cdev plus a second edu whose IOMMU group another driver
+                shares: opening it must fail, naming why
   612-noiommu   our 6.12 kernel, no IOMMU, vfio.enable_unsafe_noiommu_mode=1
   two-worlds    edu-driver on the host against `uvfio serve edu` (vfio-user)
                 and in the 6.1 guest against QEMU's edu: the check lines
@@ -99,7 +101,7 @@ def initramfs(progs, moddir=None):
     return out
 
 
-def boot(kernel_image, initrd, iommu, append, timeout):
+def boot(kernel_image, initrd, iommu, append, timeout, extra=()):
     """Boots QEMU 7.2 with edu; returns (checks, {location: edu-driver lines}, done)."""
     q = ["qemu-system-x86_64", "-accel", "tcg", "-M", "q35,kernel-irqchip=split",
          "-m", "256", "-smp", "1", "-nographic", "-no-reboot", "-nic", "none",
@@ -107,7 +109,7 @@ def boot(kernel_image, initrd, iommu, append, timeout):
     if iommu:
         q += ["-device", "intel-iommu,intremap=on"]
         append += " intel_iommu=on"
-    q += ["-device", "edu", "-append", f"console=ttyS0 panic=-1 quiet {append}"]
+    q += ["-device", "edu", *extra, "-append", f"console=ttyS0 panic=-1 quiet {append}"]
     log("qemu: " + " ".join(q))
     t = time.monotonic()
     p = subprocess.Popen(q, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -144,6 +146,8 @@ def boot(kernel_image, initrd, iommu, append, timeout):
                 log(f"  {'PASS' if f[2] == 'PASS' else 'FAIL'} {f[1]:<18} {f[3]}")
             elif "SELFTEST| " in line:
                 log("  selftest| " + line.split("SELFTEST| ", 1)[1])
+            elif "NONVIABLE| " in line:
+                log("  edu-driver (non-viable group)| " + line.split("NONVIABLE| ", 1)[1])
             elif "GUEST-DONE" in line:
                 done = True
             elif re.search(r"Kernel panic|BUG:|Oops|QEMU:|qemu-system", line):
@@ -170,6 +174,12 @@ def guest(name, progs, timeout):
     img = os.path.join(k, "bzImage")
     if name == "612-cdev":
         return boot(img, initramfs(progs), True, "kguest.mode=cdev", timeout)
+    if name == "612-nonviable":
+        # A second edu behind a conventional PCI bridge shares its IOMMU group
+        # with a virtio device that virtio-pci (built in) holds: not viable.
+        return boot(img, initramfs(progs), True, "kguest.mode=cdev", timeout,
+                    ["-device", "pci-bridge,id=br,chassis_nr=1",
+                     "-device", "edu,bus=br,addr=1", "-device", "virtio-rng-pci,bus=br,addr=2"])
     return boot(img, initramfs(progs), False,
                 "kguest.mode=noiommu vfio.enable_unsafe_noiommu_mode=1", timeout)
 
@@ -218,7 +228,8 @@ def host_world(uvfio, driver):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("run", choices=["deb61-legacy", "612-cdev", "612-noiommu", "two-worlds"])
+    ap.add_argument("run", choices=["deb61-legacy", "612-cdev", "612-nonviable", "612-noiommu",
+                                    "two-worlds"])
     ap.add_argument("--edu-driver", required=True)
     ap.add_argument("--probe", required=True)
     ap.add_argument("--selftest", help="the kernel backend's guest self-test (static)")
