@@ -93,6 +93,27 @@ static void load_vfio_pci(void)
 	waitpid(pid, &st, 0);
 }
 
+/* mkdir -p: /run may be all there is (a minimal initramfs has not even that). */
+static int mkdir_p(const char *dir)
+{
+	char tmp[PATH_MAX];
+
+	if (strlen(dir) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	strcpy(tmp, dir);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
 static int state_path(const char *bdf, char *path, size_t len)
 {
 	return kvfio_path(path, len, "%s/%s.driver", kvfio_run_dir(), bdf);
@@ -100,16 +121,7 @@ static int state_path(const char *bdf, char *path, size_t len)
 
 static int check_bdf(const char *bdf, char *out, size_t len)
 {
-	struct kvfio_location loc;
-	char s[64];
-
-	snprintf(s, sizeof(s), "pci:%s", bdf);
-	if (kvfio_location_parse(s, &loc) || loc.kind != KVFIO_LOC_PCI)
-		return -EINVAL;
-	if (strlen(loc.device) >= len)
-		return -EINVAL;
-	strcpy(out, loc.device);
-	return 0;
+	return kvfio_parse_bdf(bdf, out, len) ? 0 : -EINVAL;
 }
 
 int kvfio_bind_pci(const char *bdf_in, char *msg, size_t len)
@@ -144,8 +156,8 @@ int kvfio_bind_pci(const char *bdf_in, char *msg, size_t len)
 		return -ENODEV;
 	}
 	/* Remember the old driver before touching anything. */
-	if (mkdir(kvfio_run_dir(), 0755) && errno != EEXIST) {
-		ret = -errno;
+	ret = mkdir_p(kvfio_run_dir());
+	if (ret) {
 		snprintf(msg, len, "cannot create %s: %s", kvfio_run_dir(), strerror(-ret));
 		return ret;
 	}

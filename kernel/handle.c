@@ -46,8 +46,18 @@ static int open_cdev(struct kvfio_handle *h, const struct kvfio_target *t)
 	if (ret)
 		goto err_close;
 	ret = kvfio_iommufd_bind(h->iommufd, h->fd, h->name);
-	if (ret)
+	if (ret) {
+		/* iommufd refuses to own DMA of a group that a host driver
+		 * shares: name that device, as the group path does. */
+		char msg[1024];
+
+		if (t->group[0] && strncmp(t->group, "noiommu-", 8) &&
+		    kvfio_group_viability(t->group, msg, sizeof(msg)) > 0) {
+			uvfio_log(UVFIO_LOG_ERR, h->name, "%s", msg);
+			ret = -EBUSY; /* as the group path reports it */
+		}
 		goto err_put;
+	}
 	h->cdev = true;
 	return 0;
 

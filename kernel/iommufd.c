@@ -152,8 +152,10 @@ int kvfio_iommufd_bind(struct kvfio_iommufd *ctx, int devfd, const char *who)
 
 	if (ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind)) {
 		ret = -errno;
-		uvfio_log(UVFIO_LOG_ERR, who, "VFIO_DEVICE_BIND_IOMMUFD: %s%s", strerror(-ret),
-			  ret == -EPERM ? " (noiommu cdev needs CAP_SYS_RAWIO)" : "");
+		/* EPERM: iommufd could not claim the group's DMA (another device
+		 * of it is on a host driver), or a noiommu cdev without
+		 * CAP_SYS_RAWIO; the caller explains the first. */
+		uvfio_log(UVFIO_LOG_ERR, who, "VFIO_DEVICE_BIND_IOMMUFD: %s", strerror(-ret));
 		return ret;
 	}
 	if (ioctl(devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach)) {

@@ -66,6 +66,8 @@ struct kvfio_location {
 
 /* -EINVAL (logged, naming the location) for anything malformed. */
 int kvfio_location_parse(const char *loc, struct kvfio_location *out);
+/* DDDD:BB:DD.F (or BB:DD.F) normalised into out; false if malformed. Silent. */
+bool kvfio_parse_bdf(const char *s, char *out, size_t len);
 /* The sysfs bus directory of a PCI/MDEV/CDX location ("pci", ...). */
 const char *kvfio_location_bus(enum kvfio_loc_kind kind);
 

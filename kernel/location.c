@@ -212,6 +212,11 @@ int kvfio_location_parse(const char *loc, struct kvfio_location *out)
 			"/dev/vfio/devices/vfioX");
 }
 
+bool kvfio_parse_bdf(const char *s, char *out, size_t len)
+{
+	return parse_bdf(s, strlen(s), out, len);
+}
+
 const char *kvfio_location_bus(enum kvfio_loc_kind kind)
 {
 	switch (kind) {

@@ -99,9 +99,11 @@ int kvfio_pci_status(const char *bdf, struct kvfio_pci_status *s)
 	/* The first reason wins; viability already wrote its own. */
 	if (!s->group[0])
 		snprintf(s->problem, sizeof(s->problem), "no IOMMU group");
+	else if (!s->bound && !s->driver[0])
+		snprintf(s->problem, sizeof(s->problem), "no driver (uvfio bind %s)", bdf);
 	else if (!s->bound)
 		snprintf(s->problem, sizeof(s->problem), "bound to %s, not vfio-pci "
-			 "(uvfio bind %s)", s->driver[0] ? s->driver : "no driver", bdf);
+			 "(uvfio bind %s)", s->driver, bdf);
 	else if (s->viable && !s->group_node[0] && !s->cdev_node[0])
 		snprintf(s->problem, sizeof(s->problem), "no /dev/vfio node");
 	s->usable = s->bound && s->viable && (s->group_node[0] || s->cdev_node[0]);

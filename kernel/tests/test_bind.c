@@ -52,7 +52,7 @@ static int setup(void **state)
 	fake_file(&tree, "sys/devices/pci0000:00/0000:00:03.0/driver_override");
 	fake_file(&tree, "sys/devices/pci0000:00/0000:00:04.0/driver_override");
 	fake_file(&tree, "sys/bus/pci/drivers_probe");
-	PATHF(rundir, "%s/run-uvfio", tree.root);
+	PATHF(rundir, "%s/run-uvfio/nested", tree.root); /* parents created too */
 	setenv("UVFIO_RUN_DIR", rundir, 1);
 	kvfio_set_sysfs_root(tree.sys);
 	kvfio_set_dev_root(tree.dev);
@@ -77,7 +77,7 @@ static void test_bind_writes(void **state)
 	 * having taken; every write before that must have happened. */
 	assert_int_equal(kvfio_bind_pci("0000:00:03.0", msg, sizeof(msg)), -EIO);
 	assert_non_null(strstr(msg, "did not bind to vfio-pci"));
-	slurp("run-uvfio/0000:00:03.0.driver", buf, sizeof(buf));
+	slurp("run-uvfio/nested/0000:00:03.0.driver", buf, sizeof(buf));
 	assert_string_equal(buf, "e1000e\n");
 	slurp("sys/devices/pci0000:00/0000:00:03.0/driver_override", buf, sizeof(buf));
 	assert_string_equal(buf, "vfio-pci");
@@ -106,7 +106,7 @@ static void test_unbind_restores(void **state)
 	FILE *f;
 
 	/* As if bind had succeeded: state says e1000e, device is on vfio-pci. */
-	fake_dir(&tree, "run-uvfio");
+	fake_dir(&tree, "run-uvfio/nested");
 	PATHF(p, "%s/0000:00:04.0.driver", rundir);
 	f = fopen(p, "w");
 	assert_non_null(f);
