@@ -8,6 +8,7 @@
 const struct uvfio_sample *const uvfio_samples[] = {
 	&uvfio_sample_edu,
 	&uvfio_sample_gpio,
+	&uvfio_sample_cdx_demo,
 	NULL,
 };
 

@@ -80,9 +80,9 @@ static ssize_t td_read(struct uvfio_device *dev, uint32_t index, uint64_t pos,
 	return (ssize_t)count;
 }
 
-/* The DMA engine: copy through a bounce buffer, as a device would. */
-static uint64_t run_dma(struct uvfio_device *dev, uint64_t src, uint64_t dst,
-			uint64_t len)
+/* The DMA engine: copy through a bounce buffer (or fill), as a device would. */
+static uint64_t run_dma(struct uvfio_device *dev, uint64_t cmd, uint64_t src,
+			uint64_t dst, uint64_t len)
 {
 	uint8_t *bounce;
 	int ret;
@@ -92,7 +92,12 @@ static uint64_t run_dma(struct uvfio_device *dev, uint64_t src, uint64_t dst,
 	bounce = malloc(len);
 	if (!bounce)
 		return ENOMEM;
-	ret = uvfio_device_dma_read(dev, src, bounce, len);
+	if (cmd == TESTDEV_DMA_FILL) {
+		memset(bounce, (int)(src & 0xff), len);
+		ret = 0;
+	} else {
+		ret = uvfio_device_dma_read(dev, src, bounce, len);
+	}
 	if (!ret)
 		ret = uvfio_device_dma_write(dev, dst, bounce, len);
 	free(bounce);
@@ -127,7 +132,7 @@ static ssize_t td_write(struct uvfio_device *dev, uint32_t index, uint64_t pos,
 		return ret < 0 ? ret : (ssize_t)count;
 	}
 	case TESTDEV_REG_DMA_CMD:
-		if (v != 1)
+		if (v != TESTDEV_DMA_COPY && v != TESTDEV_DMA_FILL)
 			return -EINVAL;
 		pthread_mutex_lock(&t->lock);
 		src = reg64(t, TESTDEV_REG_DMA_SRC);
@@ -135,7 +140,7 @@ static ssize_t td_write(struct uvfio_device *dev, uint32_t index, uint64_t pos,
 		len = reg64(t, TESTDEV_REG_DMA_LEN);
 		pthread_mutex_unlock(&t->lock);
 		/* No lock across the DMA: it may wait for the client. */
-		status = run_dma(dev, src, dst, len);
+		status = run_dma(dev, v, src, dst, len);
 		pthread_mutex_lock(&t->lock);
 		set_reg64(t, TESTDEV_REG_DMA_STATUS, status);
 		pthread_mutex_unlock(&t->lock);

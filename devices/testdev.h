@@ -31,9 +31,12 @@
 #define TESTDEV_REG_DMA_SRC    0x18
 #define TESTDEV_REG_DMA_DST    0x20
 #define TESTDEV_REG_DMA_LEN    0x28 /* <= TESTDEV_DMA_MAX */
-#define TESTDEV_REG_DMA_CMD    0x30 /* write 1: copy SRC -> DST through DMA */
+#define TESTDEV_REG_DMA_CMD    0x30 /* write TESTDEV_DMA_COPY or TESTDEV_DMA_FILL */
 #define TESTDEV_REG_DMA_STATUS 0x38 /* RO: 0 or the positive errno of the copy */
 #define TESTDEV_REG_DATA       0x40 /* 0x40..0xff: plain storage */
+
+#define TESTDEV_DMA_COPY 1 /* copy SRC -> DST through DMA (read, then write) */
+#define TESTDEV_DMA_FILL 2 /* fill DST with the low byte of SRC (write only) */
 
 #define TESTDEV_ID 0x75f1de7e0001ull
 #define TESTDEV_DMA_MAX (4u << 20)

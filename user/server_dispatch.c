@@ -247,12 +247,17 @@ static int h_region_info(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 	if (vi->argsz > sizeof(info.b))
 		return -E2BIG; /* more caps than any device of ours has */
 
-	/* Where the core's chain ends; its offsets only grow. */
+	/* Where the core's chain ends; its offsets only grow (checked, so a
+	 * core bug can't loop us or send memory past the chain). */
 	end = sizeof(*vi);
 	for (off = vi->cap_offset; off; ) {
 		struct vfio_user_cap_header ch;
 
+		if (off < end || off + sizeof(struct vfio_user_cap_sparse_mmap) > sizeof(info.b))
+			return -EIO;
 		memcpy(&ch, info.b + off, sizeof(ch));
+		if (off + cap_len(info.b, off) > sizeof(info.b))
+			return -EIO;
 		if (off + cap_len(info.b, off) > end)
 			end = off + cap_len(info.b, off);
 		off = ch.next;

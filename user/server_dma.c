@@ -99,12 +99,14 @@ static int dma_chunk(struct vu_conn *c, uint64_t iova, uint8_t *buf, size_t len,
 		ret = vu_dma_read_rep_parse(m->payload, m->len, c->srv->max_xfer, &a);
 		if (!ret && (a.addr != iova || a.count != len))
 			ret = -EIO;
+		if (!ret)
+			c->dma_layout_known = true;
 		if (!ret && a.narrow && !c->dma_narrow) {
 			uvfio_log(UVFIO_LOG_INFO, c->name,
 				  "client uses the u32-count DMA layout (QEMU): following it");
 			c->dma_narrow = true;
 		}
-		if (!ret)
+		if (!ret && len)
 			memcpy(buf, a.data, len);
 	}
 	if (ret == -EINVAL)
@@ -143,6 +145,19 @@ int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_
 	req = malloc(req_cap);
 	if (!req)
 		return -ENOMEM;
+	/*
+	 * Before the first DMA_WRITE, learn the client's layout with a
+	 * zero-length DMA_READ: a spec client answers 16 bytes, QEMU 12
+	 * (reference §4.1). Writing blind would let QEMU take the high half
+	 * of our u64 count for data. An error answer keeps the spec's layout.
+	 */
+	if (is_write && !c->dma_layout_known) {
+		ret = dma_chunk(c, iova, NULL, 0, false, req, req_cap);
+		c->dma_layout_known = true;
+		if (ret && c->dead)
+			goto out;
+	}
+	ret = 0;
 	while (done < len) {
 		size_t n = len - done < chunk ? len - done : chunk;
 
@@ -152,6 +167,7 @@ int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_
 			break;
 		done += n;
 	}
+out:
 	free(req);
 	return ret;
 }

@@ -52,6 +52,7 @@ struct vu_conn {
 	uint16_t next_id;     /* msg_id of the next server-issued request */
 	bool dma_narrow;      /* the client answered DMA_READ in QEMU's u32
 				 layout: send DMA_WRITE in it too (§4.1) */
+	bool dma_layout_known; /* a DMA_READ reply has shown the layout */
 	struct vu_msg *q_head, *q_tail; /* commands that arrived during a DMA wait */
 	unsigned int q_len;
 	size_t q_bytes;

@@ -98,10 +98,27 @@ void pci_msix_reset_locked(struct uvfio_pci_device *pdev)
 	memset(pdev->msix_pba, 0, pdev->msix_pba_len);
 }
 
+/*
+ * The interrupt mode SET_IRQS chose (the kernel's vdev->irq_type). Read
+ * without irq_lock: raise_irq runs under `lock` only, and a mode change
+ * racing with an interrupt delivers it in either mode, as on hardware.
+ */
+static int irq_mode(const struct uvfio_pci_device *p)
+{
+	return __atomic_load_n(&p->irq_mode, __ATOMIC_RELAXED);
+}
+
+/*
+ * MSI-X (and MSI below) is on when the client enabled it in config space
+ * (QEMU writes the guest's capability writes through) or through SET_IRQS
+ * alone: under the kernel, vfio-pci enables the real capability when the
+ * user assigns eventfds, and a driver never writes the capability itself.
+ */
 static bool msix_enabled(const struct uvfio_pci_device *p)
 {
 	return p->msix_cap &&
-	       (cfg_rd16(p, p->msix_cap + PCI_MSIX_FLAGS) & PCI_MSIX_FLAGS_ENABLE);
+	       ((cfg_rd16(p, p->msix_cap + PCI_MSIX_FLAGS) & PCI_MSIX_FLAGS_ENABLE) ||
+		irq_mode(p) == VFIO_PCI_MSIX_IRQ_INDEX);
 }
 
 static bool msix_masked(const struct uvfio_pci_device *p, uint32_t v)
@@ -185,7 +202,8 @@ bool pci_msix_table_access(struct uvfio_pci_device *pdev, int bar,
 static bool msi_enabled(const struct uvfio_pci_device *p)
 {
 	return p->msi_cap &&
-	       (cfg_rd16(p, p->msi_cap + PCI_MSI_FLAGS) & PCI_MSI_FLAGS_ENABLE);
+	       ((cfg_rd16(p, p->msi_cap + PCI_MSI_FLAGS) & PCI_MSI_FLAGS_ENABLE) ||
+		irq_mode(p) == VFIO_PCI_MSI_IRQ_INDEX);
 }
 
 static uint32_t msi_mask_reg(const struct uvfio_pci_device *p)
@@ -195,7 +213,12 @@ static uint32_t msi_mask_reg(const struct uvfio_pci_device *p)
 
 static uint32_t msi_nvec(const struct uvfio_pci_device *p)
 {
-	return 1u << ((cfg_rd16(p, p->msi_cap + PCI_MSI_FLAGS) & PCI_MSI_FLAGS_QSIZE) >> 4);
+	uint16_t flags = cfg_rd16(p, p->msi_cap + PCI_MSI_FLAGS);
+
+	/* Enabled through SET_IRQS alone: the vectors the client may assign. */
+	if (!(flags & PCI_MSI_FLAGS_ENABLE))
+		return p->info.msi.vectors;
+	return 1u << ((flags & PCI_MSI_FLAGS_QSIZE) >> 4);
 }
 
 /* Deliver pending MSI vectors that are now unmasked (and enabled). */
@@ -357,7 +380,7 @@ static int set_trigger(struct uvfio_pci_device *p, const struct vfio_irq_set *hd
 	if (active && !hdr->count && dtype == VFIO_IRQ_SET_DATA_NONE) {
 		ret = uvfio_irq_set_default(p->dev, hdr, data);
 		if (!ret) {
-			p->irq_mode = PCI_IRQ_NONE;
+			__atomic_store_n(&p->irq_mode, PCI_IRQ_NONE, __ATOMIC_RELAXED);
 			p->irq_nvec = 0;
 			if (index == VFIO_PCI_MSIX_IRQ_INDEX)
 				msix_sync_masks(p, 0, UINT32_MAX);
@@ -384,7 +407,7 @@ static int set_trigger(struct uvfio_pci_device *p, const struct vfio_irq_set *hd
 	    dtype == VFIO_IRQ_SET_DATA_EVENTFD)
 		msix_sync_masks(p, hdr->start, hdr->count);
 	if (!ret && !active) {
-		p->irq_mode = (int)index;
+		__atomic_store_n(&p->irq_mode, (int)index, __ATOMIC_RELAXED);
 		p->irq_nvec = hdr->start + hdr->count;
 		if (index == VFIO_PCI_INTX_IRQ_INDEX) {
 			/* A line already up reaches the new trigger. */

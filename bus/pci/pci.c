@@ -66,6 +66,29 @@ static int pci_reset(struct uvfio_device *dev)
 }
 
 /*
+ * First open: as the kernel's vfio-pci (pci_enable_device() enables the
+ * decoding of every implemented BAR), memory and I/O decoding are on when a
+ * client starts, so a driver reads its registers without touching COMMAND.
+ * Bus mastering stays off until the driver sets it.
+ */
+static int pci_open_device(struct uvfio_device *dev)
+{
+	struct uvfio_pci_device *pdev = uvfio_device_priv(dev);
+	uint16_t enable = 0;
+
+	for (int i = 0; i < 6; i++) {
+		if (!pdev->info.bars[i].size)
+			continue;
+		enable |= (pdev->info.bars[i].flags & UVFIO_PCI_BAR_IO) ? PCI_COMMAND_IO
+									  : PCI_COMMAND_MEMORY;
+	}
+	pthread_mutex_lock(&pdev->lock);
+	put_le(pdev->cfg, PCI_COMMAND, 2, cfg_rd16(pdev, PCI_COMMAND) | enable);
+	pthread_mutex_unlock(&pdev->lock);
+	return 0;
+}
+
+/*
  * Last close: the kernel's vfio-pci resets the function and turns off
  * interrupts, so the next client finds a device in power-on state. The
  * core releases the eventfds after we return.
@@ -94,6 +117,7 @@ static const struct uvfio_device_ops pci_device_ops = {
 	.write = pci_write,
 	.reset = pci_reset,
 	.set_irqs = pci_set_irqs,
+	.open_device = pci_open_device,
 	.close_device = pci_close_device,
 	.release = pci_release,
 };

@@ -551,6 +551,26 @@ static void test_bar_forwarding(void **state)
 	uvfio_pci_destroy(p);
 }
 
+/* First open enables decoding of the implemented BARs, as pci_enable_device(). */
+static void test_open_enables_decode(void **state)
+{
+	struct uvfio_pci_info info = base_info();
+	struct uvfio_pci_device *p = mk(&info);
+	struct uvfio_device *dev = uvfio_pci_to_device(p);
+
+	assert_int_equal(cfg_read(p, PCI_COMMAND, 2), 0);
+	assert_int_equal(uvfio_device_open(dev), 0);
+	assert_int_equal(cfg_read(p, PCI_COMMAND, 2) &
+			 (PCI_COMMAND_MEMORY | PCI_COMMAND_IO | PCI_COMMAND_MASTER),
+			 PCI_COMMAND_MEMORY | PCI_COMMAND_IO);
+	assert_int_equal(bar_read(p, 0, 8, 8), 0x0f0e0d0c0b0a0908ull);
+	assert_false(uvfio_device_bus_master(dev));
+	/* The last close resets the function: decoding off again. */
+	uvfio_device_close(dev);
+	assert_int_equal(cfg_read(p, PCI_COMMAND, 2), 0);
+	uvfio_pci_destroy(p);
+}
+
 static void test_mappable_bar(void **state)
 {
 	struct uvfio_pci_info info = base_info();
@@ -602,6 +622,7 @@ int main(void)
 		cmocka_unit_test(test_rom),
 		cmocka_unit_test(test_invalid_tables),
 		cmocka_unit_test(test_bar_forwarding),
+		cmocka_unit_test(test_open_enables_decode),
 		cmocka_unit_test(test_mappable_bar),
 	};
 

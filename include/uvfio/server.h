@@ -22,7 +22,9 @@
  *   - The device reaches memory mapped without an fd through DMA_READ/
  *     DMA_WRITE sent to the client; only from inside a device op running
  *     on the dispatching thread (others get -EWOULDBLOCK). Commands that
- *     arrive meanwhile are processed afterwards, in order.
+ *     arrive meanwhile are processed afterwards, in order. Replies in
+ *     QEMU's u32-count layout are understood and then followed; before the
+ *     first DMA_WRITE a zero-length DMA_READ learns the client's layout.
  */
 #ifndef UVFIO_SERVER_H
 #define UVFIO_SERVER_H

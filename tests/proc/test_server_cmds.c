@@ -505,6 +505,53 @@ static void test_dma_messages_qemu_layout(void **state)
 	assert_int_equal(raw_server_stop(&s), 0);
 }
 
+/*
+ * A device whose first message DMA is a write: the server first learns the
+ * client's layout with a zero-length DMA_READ, then writes in that layout.
+ */
+static void fill_first(bool narrow)
+{
+	struct raw_server s;
+	static uint8_t ram[0x4000];
+	struct dma_served sv = { .ram = ram, .base = 0x800000, .size = sizeof(ram),
+				 .narrow = narrow };
+	int fd;
+	uint64_t st;
+
+	raw_server_start(&s, NULL, NULL);
+	fd = raw_connect(&s);
+	do_version(fd);
+	memset(ram, 0, sizeof(ram));
+	assert_int_equal(dma_map(fd, 0x800000, sizeof(ram), 0, -1), 0);
+	assert_int_equal(dma_run(fd, TESTDEV_DMA_FILL, 0xa5, 0x801000, 0x1000, &sv), 0);
+	assert_int_equal(region_read(fd, 0, TESTDEV_REG_DMA_STATUS, 8), 0);
+	memcpy(&st, rm.p + 16, 8);
+	assert_int_equal(st, 0);
+	assert_int_equal(sv.reads, 1); /* the probe */
+	assert_int_equal(sv.writes, 1);
+	assert_int_equal(sv.narrow_writes, narrow ? 1 : 0);
+	assert_int_equal(ram[0x1000], 0xa5);
+	assert_int_equal(ram[0x1fff], 0xa5);
+	assert_int_equal(ram[0x0fff], 0);
+	assert_int_equal(ram[0x2000], 0);
+	/* the layout is known now: no second probe */
+	assert_int_equal(dma_run(fd, TESTDEV_DMA_FILL, 0x5a, 0x802000, 0x10, &sv), 0);
+	assert_int_equal(sv.reads, 1);
+	assert_int_equal(ram[0x2000], 0x5a);
+	close(fd);
+	assert_int_equal(raw_server_stop(&s), 0);
+}
+
+static void test_dma_write_first_probe(void **state)
+{
+	fill_first(false);
+}
+
+static void test_dma_write_first_probe_qemu(void **state)
+{
+	fill_first(true);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +565,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_dma_fd),
 		cmocka_unit_test(test_dma_messages),
 		cmocka_unit_test(test_dma_messages_qemu_layout),
+		cmocka_unit_test(test_dma_write_first_probe),
+		cmocka_unit_test(test_dma_write_first_probe_qemu),
 	};
 
 	if (argc < 2) {

@@ -231,11 +231,11 @@ static inline void serve_dma(int fd, struct dma_served *sv, const struct raw_msg
 	raw_send(fd, rep, h.msg_size, NULL, 0);
 }
 
-/* Program the DMA engine and run it; with sv, serve the server's requests. */
-static inline int dma_copy(int fd, uint64_t src, uint64_t dst, uint64_t len,
-		    struct dma_served *sv)
+/* Program the DMA engine and run `cmd`; with sv, serve the server's requests. */
+static inline int dma_run(int fd, uint64_t cmd, uint64_t src, uint64_t dst,
+			  uint64_t len, struct dma_served *sv)
 {
-	uint64_t one = 1;
+	uint64_t one = cmd;
 	uint8_t p[24];
 	uint32_t region = 0, count = 8;
 	uint64_t off = TESTDEV_REG_DMA_CMD;
@@ -280,6 +280,12 @@ static inline int dma_copy(int fd, uint64_t src, uint64_t dst, uint64_t len,
 		}
 	}
 	return ret;
+}
+
+static inline int dma_copy(int fd, uint64_t src, uint64_t dst, uint64_t len,
+			   struct dma_served *sv)
+{
+	return dma_run(fd, TESTDEV_DMA_COPY, src, dst, len, sv);
 }
 
 #endif

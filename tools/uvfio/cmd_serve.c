@@ -44,6 +44,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: uvfio serve DEVICE --socket PATH [--mode OCTAL] [-v] [DEVICE OPTIONS]\n"
 		"       uvfio serve --list\n"
+		"       uvfio serve mdev PARENT --dir DIR [--control PATH]  (see 'uvfio serve mdev --help')\n"
 		"\n"
 		"Serve a sample device over vfio-user on a UNIX socket until SIGINT or\n"
 		"SIGTERM. QEMU attaches it with\n"
@@ -314,6 +315,10 @@ int cmd_serve(int argc, char **argv)
 	struct uvfio_server *srv = NULL;
 	struct uvfio_sample_dev sd = { 0 };
 	int ret, sigfd, status = UVFIO_EXIT_FAILURE;
+
+	/* A parent of mediated devices, not one device: cmd_mdev.c runs it. */
+	if (argc > 1 && !strcmp(argv[1], "mdev"))
+		return cmd_serve_mdev(argc - 1, argv + 1);
 
 	ret = parse_args(argc, argv, &a);
 	if (ret < 0)

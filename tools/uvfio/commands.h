@@ -14,6 +14,9 @@ int cmd_demo(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_mdev(int argc, char **argv);
+/* `uvfio serve mdev ...`: cmd_serve hands over when DEVICE is "mdev". */
+int cmd_serve_mdev(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_bind(int argc, char **argv);
 int cmd_unbind(int argc, char **argv);

@@ -15,6 +15,7 @@ static const struct uvfio_command commands[] = {
 	{ "bind", "bind a PCI device to vfio-pci (uvfio unbind restores its driver)", cmd_bind },
 	{ "unbind", "give a device bound with 'uvfio bind' back to its driver", cmd_unbind },
 	{ "bench", "benchmarks (dma-map, rtt) against a floor measured in the same run", cmd_bench },
+	{ "mdev", "create, remove and list mediated devices of a running parent", cmd_mdev },
 };
 
 static void usage(FILE *out)
