@@ -57,8 +57,9 @@ if [ -n "$bdf" ]; then
 	for loc in $locs; do
 		if [ -x /bin/edu-driver ]; then
 			echo "EDU-BEGIN $loc"
-			timeout 60 /bin/edu-driver $loc >/tmp/out 2>&1; rc=$?
+			timeout 60 /bin/edu-driver $loc >/tmp/out 2>/tmp/err; rc=$?
 			sed 's/^/EDU| /' /tmp/out
+			sed 's/^/EDU-STDERR| /' /tmp/err
 			if [ $rc = 0 ]; then r=PASS; else r=FAIL; fi
 			echo "CHECK edu-driver $r $loc: exit $rc"
 		fi

@@ -14,7 +14,7 @@ RUN is one of
                 (names and ok/FAILED) must be identical
 
 The guest's /init (init.sh) prints "CHECK name PASS|FAIL detail" lines,
-edu-driver's own lines prefixed "EDU| ", and GUEST-DONE. Kernels come from
+edu-driver's stdout prefixed "EDU| " (stderr "EDU-STDERR| "), and GUEST-DONE. Kernels come from
 kernel-deb61.sh / kernel-612.sh, the initramfs is cached by content; all in
 ${UVFIO_CACHE:-/var/cache/uvfio}/kguest. Exit 0 pass, 1 fail, 77 skip.
 """
@@ -137,6 +137,8 @@ def boot(kernel_image, initrd, iommu, append, timeout, extra=()):
             elif "EDU-BEGIN " in line:
                 loc = line.split("EDU-BEGIN ", 1)[1].strip()
                 edu[loc] = []
+            elif "EDU-STDERR| " in line:
+                log("  edu-driver stderr| " + line.split("EDU-STDERR| ", 1)[1])
             elif "EDU| " in line:
                 edu.setdefault(loc, []).append(line.split("EDU| ", 1)[1])
                 log("  edu-driver| " + edu[loc][-1])
@@ -211,9 +213,11 @@ def host_world(uvfio, driver):
             time.sleep(0.02)
         t = time.monotonic()
         p = subprocess.run([driver, "vfio-user:" + sock], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True, timeout=60)
+                           stderr=subprocess.PIPE, text=True, timeout=60)
         for line in p.stdout.splitlines():
             log("  host edu-driver| " + line)
+        for line in p.stderr.splitlines():
+            log("  host edu-driver stderr| " + line)
         log(f"host: edu-driver exit {p.returncode}, {time.monotonic() - t:.1f} s")
         return p.stdout.splitlines()
     finally:
