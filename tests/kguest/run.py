@@ -40,6 +40,8 @@ NOIOMMU_GAPS = {
     "msi on eventfd": "an MSI is a DMA write and needs bus master, which edu-driver "
                       "enables only after a successful dma map",
 }
+EDU_REQUIRED = {"identification", "liveness", "factorial", "dma map", "msi on eventfd",
+                "interrupt ack"}
 EDU_LINE = re.compile(r"^(\S.*?)\s+(ok|FAILED)(?:\s+(.*))?$")
 
 T0 = time.monotonic()
@@ -276,6 +278,9 @@ def main():
                     log(f"  GAP  edu-driver {loc} '{name}': {NOIOMMU_GAPS[name]}")
                 elif not ok:
                     failed.append(f"edu:{name}")
+            missing = EDU_REQUIRED - {n for n, _ in edu_checks(lines)}
+            if missing:  # edu-driver stopped early: its exit status is not judged here
+                failed.append(f"edu-driver {loc} did not report {', '.join(sorted(missing))}")
         if not edu_checks(lines):
             failed.append(f"edu-driver {loc} (no check lines)")
     if not edu:
