@@ -92,6 +92,11 @@ bool uvfio_mig_feature_index(uint16_t index);
 int uvfio_mig_feature(struct uvfio_device *dev, uint32_t flags, void *data,
 		      size_t len, size_t *out_len);
 
+/* Core-owned dirty logging features (dma_log_feature.c). */
+bool uvfio_log_feature_index(uint16_t index);
+int uvfio_log_feature(struct uvfio_device *dev, uint32_t flags, void *data,
+		      size_t len, size_t *out_len);
+
 /* The kernel's vfio_check_feature(): 1 = do the GET/SET, 0 = probe ok. */
 int uvfio_check_feature(uint32_t flags, size_t len, uint32_t supported_ops,
 			size_t minsz);

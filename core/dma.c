@@ -72,6 +72,7 @@ void uvfio_dma_destroy(struct uvfio_dma *dma)
 	if (!dma)
 		return;
 	uvfio_dma_unmap_all(dma, NULL);
+	free(dma->log_ranges);
 	pthread_mutex_destroy(&dma->unmap_lock);
 	pthread_cond_destroy(&dma->drained);
 	pthread_mutex_destroy(&dma->lock);

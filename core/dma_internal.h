@@ -36,6 +36,10 @@ struct uvfio_dma {
 	uint32_t max_entries;
 	bool logging;
 	unsigned int log_shift;
+	/* Ranges being tracked, sorted, disjoint (unless log_all). */
+	bool log_all;
+	struct iova_node *log_ranges;
+	uint32_t log_nranges;
 	uvfio_dma_msg_fn msg_fn;
 	void *msg_opaque;
 	uvfio_dma_unmap_fn unmap_fn;

@@ -40,16 +40,52 @@ uint64_t *dma_dirty_alloc(const struct dma_window *w, unsigned int shift)
 	return calloc((size_t)words, sizeof(uint64_t));
 }
 
-/* Mark [a, b] dirty; both inside w. Lock held. */
-void dma_win_set_dirty(struct uvfio_dma *dma, struct dma_window *w, uint64_t a,
-		       uint64_t b)
+static void win_set_bits(struct uvfio_dma *dma, struct dma_window *w, uint64_t a,
+			 uint64_t b)
 {
 	unsigned int s = dma->log_shift;
 	uint64_t base = w->node.start >> s;
 
+	bits_set(w->dirty, (a >> s) - base, (b >> s) - base, false);
+}
+
+/* Index of the first tracked range that ends at or after addr. */
+static uint32_t range_first(const struct uvfio_dma *dma, uint64_t addr)
+{
+	uint32_t lo = 0, hi = dma->log_nranges;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (dma->log_ranges[mid].last < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Mark [a, b] dirty; both inside w. Only the parts inside the tracked
+ * ranges count: a device that asked for ranges reads back only those, and
+ * a page outside them must not look dirty later. Lock held.
+ */
+void dma_win_set_dirty(struct uvfio_dma *dma, struct dma_window *w, uint64_t a,
+		       uint64_t b)
+{
 	if (!dma->logging || !w->dirty)
 		return;
-	bits_set(w->dirty, (a >> s) - base, (b >> s) - base, false);
+	if (dma->log_all) {
+		win_set_bits(dma, w, a, b);
+		return;
+	}
+	for (uint32_t i = range_first(dma, a); i < dma->log_nranges; i++) {
+		const struct iova_node *r = &dma->log_ranges[i];
+
+		if (r->start > b)
+			break;
+		win_set_bits(dma, w, r->start > a ? r->start : a, r->last < b ? r->last : b);
+	}
 }
 
 static void free_bitmaps(struct uvfio_dma *dma)
@@ -62,19 +98,74 @@ static void free_bitmaps(struct uvfio_dma *dma)
 	}
 }
 
-int uvfio_dma_log_start(struct uvfio_dma *dma, uint64_t pgsize)
+static int range_cmp(const void *x, const void *y)
 {
+	const struct iova_node *a = x, *b = y;
+
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+/*
+ * The requested ranges as sorted [start, last] nodes, zero-length ones
+ * dropped. -EOVERFLOW: a range wraps; -EINVAL: two ranges overlap.
+ */
+static int ranges_prepare(const struct uvfio_dma_range *ranges, uint32_t n,
+			  struct iova_node **out, uint32_t *nout)
+{
+	struct iova_node *v;
+	uint32_t k = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (!n)
+		return 0;
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t last;
+
+		if (!ranges[i].length)
+			continue;
+		if (__builtin_add_overflow(ranges[i].iova, ranges[i].length - 1, &last)) {
+			free(v);
+			return -EOVERFLOW;
+		}
+		v[k].start = ranges[i].iova;
+		v[k].last = last;
+		k++;
+	}
+	qsort(v, k, sizeof(*v), range_cmp);
+	for (uint32_t i = 1; i < k; i++) {
+		if (v[i].start <= v[i - 1].last) {
+			free(v);
+			return -EINVAL;
+		}
+	}
+	*out = v;
+	*nout = k;
+	return 0;
+}
+
+int uvfio_dma_log_start_ranges(struct uvfio_dma *dma, uint64_t pgsize,
+			       const struct uvfio_dma_range *ranges, uint32_t n)
+{
+	struct iova_node *rv;
 	struct dma_window *w;
 	unsigned int shift;
-	int ret = 0;
+	uint32_t nr;
+	int ret;
 
-	if (!dma)
+	if (!dma || (n && !ranges))
 		return -EINVAL;
 	if (!pgsize)
 		pgsize = dma->pgsize;
 	if (!is_pow2(pgsize))
 		return -EINVAL;
 	shift = (unsigned int)__builtin_ctzll(pgsize);
+	ret = ranges_prepare(ranges, n, &rv, &nr);
+	if (ret)
+		return ret;
 
 	pthread_mutex_lock(&dma->lock);
 	if (dma->logging) {
@@ -91,9 +182,20 @@ int uvfio_dma_log_start(struct uvfio_dma *dma, uint64_t pgsize)
 	}
 	dma->log_shift = shift;
 	dma->logging = true;
+	/* n > 0 with only empty ranges tracks nothing, not everything. */
+	dma->log_all = !n;
+	dma->log_ranges = rv;
+	dma->log_nranges = nr;
+	rv = NULL;
 out:
 	pthread_mutex_unlock(&dma->lock);
+	free(rv);
 	return ret;
+}
+
+int uvfio_dma_log_start(struct uvfio_dma *dma, uint64_t pgsize)
+{
+	return uvfio_dma_log_start_ranges(dma, pgsize, NULL, 0);
 }
 
 int uvfio_dma_log_stop(struct uvfio_dma *dma)
@@ -104,6 +206,9 @@ int uvfio_dma_log_stop(struct uvfio_dma *dma)
 	if (dma->logging) {
 		free_bitmaps(dma);
 		dma->logging = false;
+		free(dma->log_ranges);
+		dma->log_ranges = NULL;
+		dma->log_nranges = 0;
 	}
 	pthread_mutex_unlock(&dma->lock);
 	return 0;

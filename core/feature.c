@@ -50,6 +50,8 @@ int uvfio_device_add_feature(struct uvfio_device *dev, const struct uvfio_featur
 	/* The core answers these itself, as vfio_main.c does. */
 	if (uvfio_mig_feature_index(f->index))
 		return dev->ops->mig_ops ? -EEXIST : -EINVAL;
+	if (uvfio_log_feature_index(f->index))
+		return -EEXIST; /* dirty logging belongs to the core */
 
 	pthread_mutex_lock(&dev->cfg_lock);
 	if (feature_find(dev, f->index) >= 0) {
@@ -147,6 +149,8 @@ int uvfio_device_feature(struct uvfio_device *dev, void *buf, size_t buflen,
 	len = hdr.argsz - FEATURE_HDR_SZ;
 	if (uvfio_mig_feature_index(hdr.flags & VFIO_DEVICE_FEATURE_MASK))
 		ret = uvfio_mig_feature(dev, hdr.flags, data, len, &out_len);
+	else if (uvfio_log_feature_index(hdr.flags & VFIO_DEVICE_FEATURE_MASK))
+		ret = uvfio_log_feature(dev, hdr.flags, data, len, &out_len);
 	else
 		ret = feature_device(dev, hdr.flags, data, len, &out_len);
 	if (ret)

@@ -209,6 +209,26 @@ out:
 	return ret;
 }
 
+int uvfio_device_mig_precopy_info(struct uvfio_device *dev, uint64_t *initial_bytes,
+				  uint64_t *dirty_bytes)
+{
+	const struct uvfio_migration_ops *mig = dev->ops->mig_ops;
+	int ret;
+
+	if (!mig)
+		return -ENOTTY;
+	if (!mig->precopy_info || !(mig->flags & VFIO_MIGRATION_PRE_COPY))
+		return -EINVAL;
+	pthread_mutex_lock(&dev->mig_lock);
+	/* As the drivers' VFIO_MIG_GET_PRECOPY_INFO: pre-copy states only. */
+	if (dev->mig_state != S(PRE_COPY) && dev->mig_state != S(PRE_COPY_P2P))
+		ret = -EINVAL;
+	else
+		ret = mig->precopy_info(dev, initial_bytes, dirty_bytes);
+	pthread_mutex_unlock(&dev->mig_lock);
+	return ret > 0 ? -ret : ret;
+}
+
 int uvfio_device_mig_write(struct uvfio_device *dev, const void *buf, size_t len)
 {
 	const struct uvfio_migration_ops *mig = dev->ops->mig_ops;
@@ -289,7 +309,10 @@ static int feature_data_size(struct uvfio_device *dev, uint32_t flags, void *dat
 	ret = uvfio_check_feature(flags, len, VFIO_DEVICE_FEATURE_GET, sizeof(ds));
 	if (ret != 1)
 		return ret;
+	/* Under mig_lock: the estimate must not race an arc building the stream. */
+	pthread_mutex_lock(&dev->mig_lock);
 	ret = mig->data_size(dev, &n);
+	pthread_mutex_unlock(&dev->mig_lock);
 	if (ret)
 		return ret > 0 ? -ret : ret;
 	ds.stop_copy_length = n;

@@ -29,7 +29,8 @@
  *   - A factorial completes in the write that starts it: the computing bit
  *     (status bit 0) always reads 0 and the completion IRQ comes at once.
  *   - A DMA runs right after the write that starts it has been handled, from
- *     the serve loop (the sample's event fd), not inside that write: command
+ *     the server's fd callback (the sample's event fd, registered with
+ *     uvfio_server_add_fd), not inside that write: command
  *     bit 0 reads 1 until it is done, as on QEMU. Not inside the write,
  *     because QEMU serves DMA_READ/WRITE requests (RAM not shared with the
  *     server) from its main loop, which needs the BQL, and the vCPU holds
@@ -52,6 +53,12 @@
  *     raised when asked for, so a driver waiting for it wakes up. Starting
  *     a new transfer clears bit 31.
  *   - Device reset (and the last close) clears every register and the buffer.
+ *
+ * Migration (STOP_COPY, stream "edu" v1 inside the PCI bus's stream): the
+ * registers, the buffer, pending interrupts and the DMA registers. A
+ * finished transfer moves as its outcome (buffer, command bits, IRQ 0x100);
+ * one started but not yet run when the device stopped is held back and runs
+ * on the destination once it is RUNNING (or on the source if it resumes).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -113,6 +120,9 @@ struct edu {
 	uint64_t dma_src, dma_dst, dma_count, dma_cmd;
 	uint64_t dma_seq; /* counts starts and resets: which transfer is whose */
 	uint8_t buf[EDU_BUF_SIZE];
+	/* Migration: stopped holds DMA back; dma_busy while one runs. */
+	bool stopped, dma_busy;
+	pthread_cond_t idle;
 };
 
 static struct edu *to_edu(struct uvfio_pci_device *pdev)
@@ -226,6 +236,11 @@ static void edu_dma_work(struct edu *edu)
 	int ret;
 
 	pthread_mutex_lock(&edu->lock);
+	/* A stopped device starts nothing: the transfer migrates as pending. */
+	if (edu->stopped) {
+		pthread_mutex_unlock(&edu->lock);
+		return;
+	}
 	cmd = edu->dma_cmd;
 	seq = edu->dma_seq;
 	to_ram = cmd & EDU_DMA_CMD_TO_RAM;
@@ -235,6 +250,8 @@ static void edu_dma_work(struct edu *edu)
 	off = edu_buf_range(dev_addr, count);
 	if (off >= 0 && to_ram)
 		memcpy(bounce, edu->buf + off, (size_t)count);
+	if (cmd & EDU_DMA_CMD_START)
+		edu->dma_busy = true;
 	pthread_mutex_unlock(&edu->lock);
 	if (!(cmd & EDU_DMA_CMD_START))
 		return;
@@ -258,6 +275,8 @@ static void edu_dma_work(struct edu *edu)
 		if (edu->dma_cmd & EDU_DMA_CMD_IRQ)
 			edu_raise_irq(edu, EDU_IRQ_DMA);
 	}
+	edu->dma_busy = false;
+	pthread_cond_broadcast(&edu->idle);
 	pthread_mutex_unlock(&edu->lock);
 }
 
@@ -453,6 +472,7 @@ static int edu_reset(struct uvfio_pci_device *pdev)
 	edu->dma_src = edu->dma_dst = edu->dma_count = edu->dma_cmd = 0;
 	edu->dma_seq++;
 	memset(edu->buf, 0, sizeof(edu->buf));
+	edu->stopped = false; /* reset leaves any migration state: RUNNING */
 	pthread_mutex_unlock(&edu->lock);
 	return 0;
 }
@@ -475,10 +495,153 @@ static int edu_handle_event(void *priv)
 	return 0;
 }
 
+/* ---- migration ------------------------------------------------------------- */
+
+/*
+ * The device section of edu's stream (stream version 1). Every record is
+ * required once; its value has the exact size.
+ */
+enum {
+	EDU_MIG_LIVENESS = 1, EDU_MIG_FACTORIAL, EDU_MIG_STATUS, EDU_MIG_IRQ_STATUS,
+	EDU_MIG_DMA_SRC, EDU_MIG_DMA_DST, EDU_MIG_DMA_COUNT, EDU_MIG_DMA_CMD,
+	EDU_MIG_BUF, EDU_MIG_NR
+};
+
+struct edu_regs {
+	uint32_t liveness, factorial, status, irq_status;
+	uint64_t dma[4]; /* src, dst, count, cmd */
+	uint8_t buf[EDU_BUF_SIZE];
+};
+
+static int edu_set_running(struct uvfio_pci_device *pdev, bool running)
+{
+	struct edu *edu = to_edu(pdev);
+	bool kick;
+
+	pthread_mutex_lock(&edu->lock);
+	edu->stopped = !running;
+	/* STOP means quiet: a transfer already running finishes first. */
+	while (!running && edu->dma_busy)
+		pthread_cond_wait(&edu->idle, &edu->lock);
+	kick = running && (edu->dma_cmd & EDU_DMA_CMD_START);
+	pthread_mutex_unlock(&edu->lock);
+	if (kick) {
+		uint64_t one = 1;
+
+		/* A transfer held back (or migrated in) runs now. */
+		if (write(edu->work_fd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+			uvfio_dev_log(edu_dev(edu), UVFIO_LOG_WARN, "DMA kick: %m");
+	}
+	return 0;
+}
+
+static int edu_save(struct uvfio_pci_device *pdev, struct uvfio_mig_writer *w)
+{
+	struct edu *edu = to_edu(pdev);
+
+	pthread_mutex_lock(&edu->lock);
+	uvfio_mig_put_u32(w, EDU_MIG_LIVENESS, edu->liveness);
+	uvfio_mig_put_u32(w, EDU_MIG_FACTORIAL, edu->factorial);
+	uvfio_mig_put_u32(w, EDU_MIG_STATUS, edu->status);
+	uvfio_mig_put_u32(w, EDU_MIG_IRQ_STATUS, edu->irq_status);
+	uvfio_mig_put_u64(w, EDU_MIG_DMA_SRC, edu->dma_src);
+	uvfio_mig_put_u64(w, EDU_MIG_DMA_DST, edu->dma_dst);
+	uvfio_mig_put_u64(w, EDU_MIG_DMA_COUNT, edu->dma_count);
+	uvfio_mig_put_u64(w, EDU_MIG_DMA_CMD, edu->dma_cmd);
+	uvfio_mig_put(w, EDU_MIG_BUF, edu->buf, sizeof(edu->buf));
+	pthread_mutex_unlock(&edu->lock);
+	return w->err;
+}
+
+static int edu_parse(struct uvfio_mig_reader *r, struct edu_regs *st)
+{
+	uint32_t seen = 0;
+	const void *v;
+	uint16_t tag;
+	size_t n;
+	int ret;
+
+	while ((ret = uvfio_mig_next(r, &tag, &v, &n)) == 1) {
+		if (tag == 0 || tag >= EDU_MIG_NR || (seen & (1u << tag)))
+			return -EINVAL;
+		seen |= 1u << tag;
+		switch (tag) {
+		case EDU_MIG_LIVENESS:
+			ret = uvfio_mig_get_u32(v, n, &st->liveness);
+			break;
+		case EDU_MIG_FACTORIAL:
+			ret = uvfio_mig_get_u32(v, n, &st->factorial);
+			break;
+		case EDU_MIG_STATUS:
+			ret = uvfio_mig_get_u32(v, n, &st->status);
+			/* only the IRQ-on-completion bit can be set at rest */
+			if (!ret && (st->status & ~EDU_STATUS_IRQ_FACT))
+				ret = -EINVAL;
+			break;
+		case EDU_MIG_IRQ_STATUS:
+			ret = uvfio_mig_get_u32(v, n, &st->irq_status);
+			break;
+		case EDU_MIG_BUF:
+			ret = uvfio_mig_get_bytes(v, n, st->buf, sizeof(st->buf));
+			break;
+		default: /* the four DMA registers, in order */
+			ret = uvfio_mig_get_u64(v, n, &st->dma[tag - EDU_MIG_DMA_SRC]);
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+	if (ret)
+		return ret;
+	if (seen != ((1u << EDU_MIG_NR) - 2))
+		return -EINVAL; /* a record is missing */
+	if (st->dma[3] & ~(uint64_t)(EDU_DMA_CMD_START | EDU_DMA_CMD_TO_RAM |
+				     EDU_DMA_CMD_IRQ | EDU_DMA_CMD_ERROR))
+		return -EINVAL;
+	return 0;
+}
+
+static int edu_load(struct uvfio_pci_device *pdev, struct uvfio_mig_reader *r)
+{
+	struct edu *edu = to_edu(pdev);
+	struct edu_regs *st;
+	int ret;
+
+	/* 4 KiB of buffer: off the stack of a server thread. */
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	ret = edu_parse(r, st);
+	if (ret) {
+		uvfio_dev_log(edu_dev(edu), UVFIO_LOG_ERR, "edu state in the stream is invalid");
+		goto out;
+	}
+	pthread_mutex_lock(&edu->lock);
+	edu->liveness = st->liveness;
+	edu->factorial = st->factorial;
+	edu->status = st->status;
+	edu->irq_status = st->irq_status;
+	edu->dma_src = st->dma[0];
+	edu->dma_dst = st->dma[1];
+	edu->dma_count = st->dma[2];
+	edu->dma_cmd = st->dma[3];
+	edu->dma_seq++; /* whatever ran here before is not this transfer */
+	memcpy(edu->buf, st->buf, sizeof(edu->buf));
+	pthread_mutex_unlock(&edu->lock);
+out:
+	free(st);
+	return ret;
+}
+
 static const struct uvfio_pci_ops edu_pci_ops = {
 	.reset = edu_reset,
 	.bar_read = edu_bar_read,
 	.bar_write = edu_bar_write,
+	.mig_type = "edu",
+	.mig_version = 1,
+	.set_running = edu_set_running,
+	.save = edu_save,
+	.load = edu_load,
 };
 
 static const struct uvfio_pci_info edu_pci_info = {
@@ -502,6 +665,7 @@ static void edu_destroy(void *priv)
 		return;
 	uvfio_pci_destroy(edu->pdev);
 	close(edu->work_fd);
+	pthread_cond_destroy(&edu->idle);
 	pthread_mutex_destroy(&edu->lock);
 	free(edu);
 }
@@ -521,6 +685,11 @@ static int edu_create(int argc, char **argv, struct uvfio_sample_dev *out)
 	ret = -pthread_mutex_init(&edu->lock, NULL);
 	if (ret)
 		goto err_free;
+	ret = -pthread_cond_init(&edu->idle, NULL);
+	if (ret) {
+		pthread_mutex_destroy(&edu->lock);
+		goto err_free;
+	}
 	edu->work_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (edu->work_fd < 0) {
 		ret = -errno;
@@ -538,6 +707,7 @@ static int edu_create(int argc, char **argv, struct uvfio_sample_dev *out)
 err_fd:
 	close(edu->work_fd);
 err_lock:
+	pthread_cond_destroy(&edu->idle);
 	pthread_mutex_destroy(&edu->lock);
 err_free:
 	free(edu);

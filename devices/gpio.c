@@ -27,6 +27,9 @@
  *
  * The host sets the inputs and reads the outputs over the control socket
  * (--control PATH; protocol in gpio_control.h).
+ *
+ * Migration (STOP_COPY, stream "gpio" v1): inputs, outputs, IRQ enable,
+ * filters and the latched status; the INTx line comes with config space.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -233,10 +236,84 @@ static const struct gpio_control_ops gpio_control_ops = {
 
 /* ---- the sample ------------------------------------------------------- */
 
+/* ---- migration ---------------------------------------------------------------- */
+
+/* The device section of gpio's stream (version 1): each record once, all required. */
+enum { GPIO_MIG_INPUTS = 1, GPIO_MIG_OUTPUTS, GPIO_MIG_IRQ_ENABLED, GPIO_MIG_FILTERS,
+       GPIO_MIG_IRQ_STATUS, GPIO_MIG_NR };
+
+static int gpio_save(struct uvfio_pci_device *pdev, struct uvfio_mig_writer *w)
+{
+	struct gpio *g = to_gpio(pdev);
+
+	pthread_mutex_lock(&g->lock);
+	uvfio_mig_put_u32(w, GPIO_MIG_INPUTS, g->inputs);
+	uvfio_mig_put_u32(w, GPIO_MIG_OUTPUTS, g->outputs);
+	uvfio_mig_put_u8(w, GPIO_MIG_IRQ_ENABLED, g->irq_enabled);
+	uvfio_mig_put_u8(w, GPIO_MIG_FILTERS, g->filters);
+	uvfio_mig_put_u8(w, GPIO_MIG_IRQ_STATUS, g->irq_status);
+	pthread_mutex_unlock(&g->lock);
+	return w->err;
+}
+
+static int gpio_load(struct uvfio_pci_device *pdev, struct uvfio_mig_reader *r)
+{
+	struct gpio *g = to_gpio(pdev);
+	uint32_t in = 0, out = 0, seen = 0;
+	uint8_t en = 0, filt = 0, st = 0;
+	const void *v;
+	uint16_t tag;
+	size_t n;
+	int ret;
+
+	while ((ret = uvfio_mig_next(r, &tag, &v, &n)) == 1) {
+		if (!tag || tag >= GPIO_MIG_NR || (seen & (1u << tag)))
+			return -EINVAL;
+		seen |= 1u << tag;
+		switch (tag) {
+		case GPIO_MIG_INPUTS:
+			ret = uvfio_mig_get_u32(v, n, &in);
+			break;
+		case GPIO_MIG_OUTPUTS:
+			ret = uvfio_mig_get_u32(v, n, &out);
+			break;
+		case GPIO_MIG_IRQ_ENABLED:
+			ret = uvfio_mig_get_u8(v, n, &en);
+			break;
+		case GPIO_MIG_FILTERS:
+			ret = uvfio_mig_get_u8(v, n, &filt);
+			break;
+		default:
+			ret = uvfio_mig_get_u8(v, n, &st);
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+	if (ret)
+		return ret;
+	if (seen != (1u << GPIO_MIG_NR) - 2 || in > 0xffff || out > 0xffff || en > 1 ||
+	    filt > 1 || (st & ~(GPIO_IRQ_STATUS_LO | GPIO_IRQ_STATUS_HI | GPIO_IRQ_STATUS_PENDING)))
+		return -EINVAL;
+	pthread_mutex_lock(&g->lock);
+	g->inputs = (uint16_t)in;
+	g->outputs = (uint16_t)out;
+	g->irq_enabled = en;
+	g->filters = filt;
+	g->irq_status = st;
+	pthread_mutex_unlock(&g->lock);
+	/* The INTx line itself comes with the PCI section (STATUS.INTERRUPT). */
+	return 0;
+}
+
 static const struct uvfio_pci_ops gpio_pci_ops = {
 	.reset = gpio_reset,
 	.bar_read = gpio_bar_read,
 	.bar_write = gpio_bar_write,
+	.mig_type = "gpio",
+	.mig_version = 1,
+	.save = gpio_save,
+	.load = gpio_load,
 };
 
 static const struct uvfio_pci_info gpio_pci_info = {

@@ -18,6 +18,10 @@
  * dispatches to us under its lock). A BAR handler may run without the
  * parent's lock, so it never calls into the parent while holding ours:
  * restarting the pty watch waits until ours is released.
+ *
+ * Migration (STOP_COPY, stream "mtty" v1): each port's 16550A state (FIFO
+ * contents included) and interrupt lines; a stream with another port count
+ * is refused. Like the kernel sample's, the ptys stay with their host.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +58,7 @@ struct mtty_dev {
 	pthread_mutex_t lock;
 	unsigned int nr_ports;
 	bool irq;		/* the function's line: OR of the ports */
+	bool stopped;		/* migration STOP: take nothing from the ptys */
 	struct mtty_port port[2];
 };
 
@@ -142,7 +147,8 @@ static void port_readable(void *opaque)
 
 	pthread_mutex_lock(&d->lock);
 	room = uart16550_rx_room(&pt->uart);
-	if (!room) {
+	/* Stopped: the state is being saved; bytes wait in the pty. */
+	if (!room || d->stopped) {
 		uvfio_mdev_unwatch_fd(d->parent, pt->master);
 		pt->watching = false;
 	} else {
@@ -253,10 +259,111 @@ static int mtty_reset(struct uvfio_pci_device *pdev)
 	struct mtty_dev *d = uvfio_pci_priv(pdev);
 
 	pthread_mutex_lock(&d->lock);
-	for (unsigned int i = 0; i < d->nr_ports; i++)
+	for (unsigned int i = 0; i < d->nr_ports; i++) {
 		uart16550_reset(&d->port[i].uart);
+		d->port[i].rewatch = true;
+	}
+	d->stopped = false; /* reset leaves migration states: RUNNING */
 	pthread_mutex_unlock(&d->lock);
 	rewatch_ports(d);
+	return 0;
+}
+
+/* ---- migration ---------------------------------------------------------------- */
+
+/*
+ * The device section of mtty's stream (version 1): PORTS (u32, must match
+ * this instance's count), then one PORT record per port: the UART image
+ * and the port's line; LINE: the function's line. The pty is not state:
+ * it belongs to this host (bytes in flight in it stay here).
+ */
+enum { MTTY_MIG_PORTS = 1, MTTY_MIG_PORT0, MTTY_MIG_PORT1, MTTY_MIG_LINE, MTTY_MIG_NR };
+#define PORT_IMG (UART16550_STATE_SIZE + 1u)
+
+static int mtty_save(struct uvfio_pci_device *pdev, struct uvfio_mig_writer *w)
+{
+	struct mtty_dev *d = uvfio_pci_priv(pdev);
+	uint8_t img[PORT_IMG];
+
+	pthread_mutex_lock(&d->lock);
+	uvfio_mig_put_u32(w, MTTY_MIG_PORTS, d->nr_ports);
+	for (unsigned int i = 0; i < d->nr_ports; i++) {
+		uart16550_save(&d->port[i].uart, img);
+		img[UART16550_STATE_SIZE] = d->port[i].irq;
+		uvfio_mig_put(w, (uint16_t)(MTTY_MIG_PORT0 + i), img, sizeof(img));
+	}
+	uvfio_mig_put_u8(w, MTTY_MIG_LINE, d->irq);
+	pthread_mutex_unlock(&d->lock);
+	return w->err;
+}
+
+static int mtty_load(struct uvfio_pci_device *pdev, struct uvfio_mig_reader *r)
+{
+	struct mtty_dev *d = uvfio_pci_priv(pdev);
+	uint8_t img[2][PORT_IMG];
+	struct uart16550 u[2];
+	uint32_t ports = 0, seen = 0;
+	uint8_t line = 0;
+	const void *v;
+	uint16_t tag;
+	size_t n;
+	int ret;
+
+	while ((ret = uvfio_mig_next(r, &tag, &v, &n)) == 1) {
+		if (!tag || tag >= MTTY_MIG_NR || (seen & (1u << tag)))
+			return -EINVAL;
+		seen |= 1u << tag;
+		if (tag == MTTY_MIG_PORTS)
+			ret = uvfio_mig_get_u32(v, n, &ports);
+		else if (tag == MTTY_MIG_LINE)
+			ret = uvfio_mig_get_u8(v, n, &line);
+		else
+			ret = uvfio_mig_get_bytes(v, n, img[tag - MTTY_MIG_PORT0], PORT_IMG);
+		if (ret)
+			return ret;
+	}
+	if (ret)
+		return ret;
+	if (ports != d->nr_ports) {
+		uvfio_dev_log(uvfio_pci_to_device(pdev), UVFIO_LOG_ERR,
+			      "migration stream has %u port(s), this mtty %u", ports, d->nr_ports);
+		return -EINVAL;
+	}
+	if (!(seen & (1u << MTTY_MIG_PORTS)) || !(seen & (1u << MTTY_MIG_LINE)) || line > 1 ||
+	    (seen & (1u << MTTY_MIG_PORT1)) != (ports == 2 ? 1u << MTTY_MIG_PORT1 : 0) ||
+	    !(seen & (1u << MTTY_MIG_PORT0)))
+		return -EINVAL;
+	/* Check every port image before changing any port. */
+	pthread_mutex_lock(&d->lock);
+	for (unsigned int i = 0; i < ports; i++) {
+		u[i] = d->port[i].uart;
+		if (uart16550_load(&u[i], img[i]) || img[i][UART16550_STATE_SIZE] > 1) {
+			pthread_mutex_unlock(&d->lock);
+			return -EINVAL;
+		}
+	}
+	for (unsigned int i = 0; i < ports; i++) {
+		d->port[i].uart = u[i];
+		d->port[i].irq = img[i][UART16550_STATE_SIZE];
+		d->port[i].rewatch = true; /* the FIFO may have room now */
+	}
+	d->irq = line;
+	pthread_mutex_unlock(&d->lock);
+	rewatch_ports(d);
+	return 0;
+}
+
+static int mtty_set_running(struct uvfio_pci_device *pdev, bool running)
+{
+	struct mtty_dev *d = uvfio_pci_priv(pdev);
+
+	pthread_mutex_lock(&d->lock);
+	d->stopped = !running;
+	for (unsigned int i = 0; running && i < d->nr_ports; i++)
+		d->port[i].rewatch = true;
+	pthread_mutex_unlock(&d->lock);
+	if (running)
+		rewatch_ports(d);
 	return 0;
 }
 
@@ -264,6 +371,11 @@ static const struct uvfio_pci_ops mtty_pci_ops = {
 	.reset = mtty_reset,
 	.bar_read = mtty_bar_read,
 	.bar_write = mtty_bar_write,
+	.mig_type = "mtty",
+	.mig_version = 1,
+	.set_running = mtty_set_running,
+	.save = mtty_save,
+	.load = mtty_load,
 };
 
 static void mtty_dev_free(struct mtty_dev *d)

@@ -9,6 +9,7 @@ const struct uvfio_sample *const uvfio_samples[] = {
 	&uvfio_sample_edu,
 	&uvfio_sample_gpio,
 	&uvfio_sample_cdx_demo,
+	&uvfio_sample_testdev,
 	NULL,
 };
 

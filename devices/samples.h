@@ -8,5 +8,6 @@
 extern const struct uvfio_sample uvfio_sample_edu;  /* devices/edu.c */
 extern const struct uvfio_sample uvfio_sample_gpio; /* devices/gpio.c */
 extern const struct uvfio_sample uvfio_sample_cdx_demo; /* devices/cdx_demo.c */
+extern const struct uvfio_sample uvfio_sample_testdev; /* devices/testdev_sample.c */
 
 #endif

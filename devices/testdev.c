@@ -8,22 +8,11 @@
 #include <unistd.h>
 
 #include "core/vfio_compat.h"
-#include "devices/testdev.h"
+#include "devices/testdev_priv.h"
 
-#define MEMFD_SIZE (TESTDEV_MEM_SIZE + TESTDEV_WHOLE_SIZE)
+#define MEMFD_SIZE TESTDEV_MEMFD_SIZE
 
-struct testdev {
-	pthread_mutex_t lock;
-	uint8_t regs[TESTDEV_REGS_SIZE];
-	int memfd;
-	uint8_t *mem; /* the memfd, mapped: regions 1 and 2 */
-	uint64_t feature_value;
-	/* migration stream: a snapshot of regs taken when saving starts */
-	uint8_t save_buf[TESTDEV_REGS_SIZE];
-	size_t save_pos, save_len;
-	uint8_t load_buf[TESTDEV_REGS_SIZE];
-	size_t load_len;
-};
+static void free_state(struct testdev *t);
 
 static struct testdev *td(struct uvfio_device *dev)
 {
@@ -43,7 +32,7 @@ static void set_reg64(struct testdev *t, size_t off, uint64_t v)
 	memcpy(t->regs + off, &v, sizeof(v));
 }
 
-static void regs_reset(struct testdev *t)
+void testdev_regs_reset(struct testdev *t)
 {
 	memset(t->regs, 0, sizeof(t->regs));
 	set_reg64(t, TESTDEV_REG_ID, TESTDEV_ID);
@@ -74,6 +63,8 @@ static ssize_t td_read(struct uvfio_device *dev, uint32_t index, uint64_t pos,
 	pthread_mutex_lock(&t->lock);
 	if (index == 0)
 		memcpy(buf, t->regs + pos, count);
+	else if (index == TESTDEV_STATE_REGION)
+		memcpy(buf, t->state + pos, count);
 	else
 		memcpy(buf, mem_at(t, index, pos), count);
 	pthread_mutex_unlock(&t->lock);
@@ -110,6 +101,13 @@ static ssize_t td_write(struct uvfio_device *dev, uint32_t index, uint64_t pos,
 	struct testdev *t = td(dev);
 	uint64_t v = 0, src, dst, len, status;
 
+	if (index == TESTDEV_STATE_REGION) {
+		pthread_mutex_lock(&t->lock);
+		memcpy(t->state + pos, buf, count);
+		testdev_mark_dirty(t, pos, count);
+		pthread_mutex_unlock(&t->lock);
+		return (ssize_t)count;
+	}
 	if (index != 0) {
 		pthread_mutex_lock(&t->lock);
 		memcpy(mem_at(t, index, pos), buf, count);
@@ -168,19 +166,44 @@ static int td_reset(struct uvfio_device *dev)
 	if (!t)
 		return -ENODEV;
 	pthread_mutex_lock(&t->lock);
-	regs_reset(t);
+	testdev_regs_reset(t);
 	pthread_mutex_unlock(&t->lock);
 	return 0;
+}
+
+static void td_free(struct testdev *t)
+{
+	testdev_mig_fini(t);
+	munmap(t->mem, MEMFD_SIZE);
+	close(t->memfd);
+	free_state(t);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
 }
 
 static void td_release(struct uvfio_device *dev)
 {
 	struct testdev *t = td(dev);
 
-	munmap(t->mem, MEMFD_SIZE);
-	close(t->memfd);
-	pthread_mutex_destroy(&t->lock);
-	free(t);
+	if (t->released)
+		*t->released = true;
+	td_free(t);
+}
+
+void testdev_notify_release(struct uvfio_device *dev, bool *released)
+{
+	td(dev)->released = released;
+}
+
+void testdev_destroy(struct uvfio_device *dev)
+{
+	struct testdev *t;
+
+	if (!dev)
+		return;
+	t = td(dev);
+	uvfio_device_destroy(dev); /* no release for a device never registered */
+	td_free(t);
 }
 
 static int td_feature(struct uvfio_device *dev, uint32_t flags, void *data,
@@ -199,96 +222,6 @@ static int td_feature(struct uvfio_device *dev, uint32_t flags, void *data,
 	return 0;
 }
 
-/* ---- migration: the stream is the register file ------------------------------ */
-
-static bool saving(enum uvfio_mig_state s)
-{
-	return s == UVFIO_MIG_PRE_COPY || s == UVFIO_MIG_STOP_COPY;
-}
-
-static int td_mig_set_state(struct uvfio_device *dev, enum uvfio_mig_state from,
-			    enum uvfio_mig_state to)
-{
-	struct testdev *t = td(dev);
-
-	pthread_mutex_lock(&t->lock);
-	if (saving(to) && !saving(from)) {
-		memcpy(t->save_buf, t->regs, sizeof(t->regs));
-		t->save_pos = 0;
-		t->save_len = sizeof(t->regs);
-	}
-	if (to == UVFIO_MIG_RESUMING)
-		t->load_len = 0;
-	if (from == UVFIO_MIG_RESUMING && to == UVFIO_MIG_STOP) {
-		if (t->load_len != sizeof(t->regs)) {
-			pthread_mutex_unlock(&t->lock);
-			return -EINVAL;
-		}
-		memcpy(t->regs, t->load_buf, sizeof(t->regs));
-		set_reg64(t, TESTDEV_REG_ID, TESTDEV_ID);
-	}
-	pthread_mutex_unlock(&t->lock);
-	return 0;
-}
-
-static ssize_t td_mig_save(struct uvfio_device *dev, void *buf, size_t len)
-{
-	struct testdev *t = td(dev);
-	size_t n;
-
-	pthread_mutex_lock(&t->lock);
-	n = t->save_len - t->save_pos;
-	if (n > len)
-		n = len;
-	memcpy(buf, t->save_buf + t->save_pos, n);
-	t->save_pos += n;
-	pthread_mutex_unlock(&t->lock);
-	return (ssize_t)n;
-}
-
-static int td_mig_load(struct uvfio_device *dev, const void *buf, size_t len)
-{
-	struct testdev *t = td(dev);
-	int ret = 0;
-
-	pthread_mutex_lock(&t->lock);
-	if (len > sizeof(t->load_buf) - t->load_len) {
-		ret = -EINVAL; /* more than a register file: not our stream */
-	} else {
-		memcpy(t->load_buf + t->load_len, buf, len);
-		t->load_len += len;
-	}
-	pthread_mutex_unlock(&t->lock);
-	return ret;
-}
-
-static int td_mig_data_size(struct uvfio_device *dev, uint64_t *stop_copy_length)
-{
-	*stop_copy_length = TESTDEV_REGS_SIZE;
-	return 0;
-}
-
-static int td_mig_precopy_info(struct uvfio_device *dev, uint64_t *initial,
-			       uint64_t *dirty)
-{
-	struct testdev *t = td(dev);
-
-	pthread_mutex_lock(&t->lock);
-	*initial = t->save_len - t->save_pos;
-	*dirty = 0;
-	pthread_mutex_unlock(&t->lock);
-	return 0;
-}
-
-static const struct uvfio_migration_ops td_mig_ops = {
-	.flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_PRE_COPY,
-	.set_state = td_mig_set_state,
-	.save = td_mig_save,
-	.load = td_mig_load,
-	.data_size = td_mig_data_size,
-	.precopy_info = td_mig_precopy_info,
-};
-
 static const struct uvfio_device_ops td_ops = {
 	.open_device = td_open,
 	.close_device = td_close,
@@ -296,7 +229,7 @@ static const struct uvfio_device_ops td_ops = {
 	.write = td_write,
 	.reset = td_reset,
 	.release = td_release,
-	.mig_ops = &td_mig_ops,
+	.mig_ops = &testdev_mig_ops,
 };
 
 static const struct uvfio_feature td_feat = {
@@ -322,13 +255,18 @@ static int setup(struct uvfio_device *dev, struct testdev *t)
 	};
 	int ret;
 
-	ret = uvfio_device_set_num_regions(dev, TESTDEV_NUM_REGIONS);
+	ret = uvfio_device_set_num_regions(dev, TESTDEV_NUM_REGIONS + !!t->state_size);
 	if (!ret)
 		ret = uvfio_device_set_region(dev, 0, &regs);
 	if (!ret)
 		ret = uvfio_device_set_region(dev, 1, &mem);
 	if (!ret)
 		ret = uvfio_device_set_region(dev, 2, &whole);
+	if (!ret && t->state_size) {
+		struct uvfio_region st = { .flags = rw, .size = t->state_size, .mmap_fd = -1 };
+
+		ret = uvfio_device_set_region(dev, TESTDEV_STATE_REGION, &st);
+	}
 	if (!ret)
 		ret = uvfio_device_set_num_irqs(dev, 1);
 	if (!ret)
@@ -339,7 +277,46 @@ static int setup(struct uvfio_device *dev, struct testdev *t)
 	return ret;
 }
 
+static void free_state(struct testdev *t)
+{
+	if (t->state)
+		munmap(t->state, t->state_size);
+	free(t->state_dirty);
+	t->state = NULL;
+	t->state_dirty = NULL;
+}
+
+/* The state region: anonymous memory with a pattern, so no page reads as zero. */
+static int alloc_state(struct testdev *t, uint64_t size)
+{
+	uint64_t pages = size / TD_PAGE;
+
+	if (!size)
+		return 0;
+	if (size % TD_PAGE || size > TESTDEV_STATE_MAX)
+		return -EINVAL;
+	t->state = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (t->state == MAP_FAILED) {
+		t->state = NULL;
+		return -ENOMEM;
+	}
+	t->state_size = size;
+	t->state_dirty = calloc((pages + 63) / 64, sizeof(uint64_t));
+	if (!t->state_dirty) {
+		free_state(t);
+		return -ENOMEM;
+	}
+	for (uint64_t p = 0; p < pages; p++)
+		memset(t->state + p * TD_PAGE, (int)(p * 31 + 7), TD_PAGE);
+	return 0;
+}
+
 struct uvfio_device *testdev_create(void)
+{
+	return testdev_create_opts(0);
+}
+
+struct uvfio_device *testdev_create_opts(uint64_t state_bytes)
 {
 	struct uvfio_device *dev;
 	struct testdev *t;
@@ -348,10 +325,12 @@ struct uvfio_device *testdev_create(void)
 	if (!t)
 		return NULL;
 	pthread_mutex_init(&t->lock, NULL);
-	regs_reset(t);
+	testdev_regs_reset(t);
+	if (alloc_state(t, state_bytes))
+		goto err_free;
 	t->memfd = memfd_create("testdev", MFD_CLOEXEC);
 	if (t->memfd < 0)
-		goto err_free;
+		goto err_state;
 	if (ftruncate(t->memfd, MEMFD_SIZE))
 		goto err_memfd;
 	t->mem = mmap(NULL, MEMFD_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, t->memfd, 0);
@@ -371,6 +350,8 @@ err_unmap:
 	munmap(t->mem, MEMFD_SIZE);
 err_memfd:
 	close(t->memfd);
+err_state:
+	free_state(t);
 err_free:
 	pthread_mutex_destroy(&t->lock);
 	free(t);

@@ -10,11 +10,15 @@
  *                     (the server reports the whole region as sparse)
  *   IRQ 0     4 vectors, EVENTFD|MASKABLE
  *   feature   TESTDEV_FEATURE (GET|SET, u64 value)
- *   migration STOP_COPY|PRE_COPY; the stream is the register file
+ *   region 3  "state" (testdev_create_opts(N), N > 0 only) N bytes READ|WRITE,
+ *                     client writes are tracked page by page for pre-copy
+ *   migration STOP_COPY|PRE_COPY; a versioned stream (devices/testdev_mig.c)
  *   reset     clears the registers (ID stays)
  */
 #ifndef UVFIO_DEVICES_TESTDEV_H
 #define UVFIO_DEVICES_TESTDEV_H
+
+#include <stdbool.h>
 
 #include <uvfio/device.h>
 
@@ -42,6 +46,19 @@
 #define TESTDEV_DMA_MAX (4u << 20)
 #define TESTDEV_FEATURE 0x100 /* device-specific feature index */
 
+#define TESTDEV_STATE_REGION 3u
+#define TESTDEV_STATE_MAX (16ull << 30)
+
+/*
+ * A new, unregistered testdev. Register it to serve it; unregister frees
+ * the device and its state (ops->release).
+ */
 struct uvfio_device *testdev_create(void);
+/* With a state region of state_bytes (a multiple of 4096, <= 16 GiB; 0: none). */
+struct uvfio_device *testdev_create_opts(uint64_t state_bytes);
+/* `*released` becomes true when unregister has freed the device. */
+void testdev_notify_release(struct uvfio_device *dev, bool *released);
+/* Free a testdev that was never registered. */
+void testdev_destroy(struct uvfio_device *dev);
 
 #endif

@@ -5,6 +5,7 @@
  * data, THR empty, modem status. The line level is recomputed after every
  * access and reported to irq() only when it changes.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "devices/uart16550.h"
@@ -227,4 +228,56 @@ void uart16550_write(struct uart16550 *u, unsigned int off, uint8_t val)
 		break;
 	}
 	update_irq(u);
+}
+
+/* ---- migration image ------------------------------------------------------- */
+
+void uart16550_save(const struct uart16550 *u, uint8_t out[UART16550_STATE_SIZE])
+{
+	uint8_t *p = out;
+
+	*p++ = u->ier;
+	*p++ = u->fcr;
+	*p++ = u->lcr;
+	*p++ = u->mcr;
+	*p++ = u->lsr;
+	*p++ = u->msr;
+	*p++ = u->scr;
+	*p++ = u->dll;
+	*p++ = u->dlm;
+	*p++ = (uint8_t)u->rx_count;
+	memset(p, 0, UART_FIFO_SIZE);
+	for (unsigned int i = 0; i < u->rx_count; i++)
+		p[i] = u->rx[(u->rx_head + i) % UART_FIFO_SIZE];
+	p += UART_FIFO_SIZE;
+	*p++ = u->thr_int;
+	*p++ = u->irq_level;
+}
+
+int uart16550_load(struct uart16550 *u, const uint8_t in[UART16550_STATE_SIZE])
+{
+	const uint8_t *p = in;
+	unsigned int count = p[9];
+	bool fifo = p[1] & UART_FCR_ENABLE;
+	uint8_t thr = p[10 + UART_FIFO_SIZE], irq = p[11 + UART_FIFO_SIZE];
+
+	if (count > (fifo ? UART_FIFO_SIZE : 1u) || thr > 1 || irq > 1)
+		return -EINVAL;
+	if (!!(p[4] & UART_LSR_DR) != (count > 0))
+		return -EINVAL; /* data-ready must say what the FIFO holds */
+	u->ier = p[0];
+	u->fcr = p[1];
+	u->lcr = p[2];
+	u->mcr = p[3];
+	u->lsr = p[4];
+	u->msr = p[5];
+	u->scr = p[6];
+	u->dll = p[7];
+	u->dlm = p[8];
+	u->rx_head = 0;
+	u->rx_count = count;
+	memcpy(u->rx, p + 10, UART_FIFO_SIZE);
+	u->thr_int = thr;
+	u->irq_level = irq;
+	return 0;
 }

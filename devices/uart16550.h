@@ -95,4 +95,15 @@ size_t uart16550_rx(struct uart16550 *u, const uint8_t *buf, size_t len);
 /* Free receive FIFO entries. */
 size_t uart16550_rx_room(const struct uart16550 *u);
 
+/*
+ * The UART's state as a fixed byte image, for migration: the registers,
+ * the receive FIFO (oldest byte first), the pending THR-empty interrupt and
+ * the line. load() checks the image (FIFO count, LSR.DR agreeing with it,
+ * booleans) and changes nothing unless it is valid: -EINVAL. Callbacks
+ * and opaque are kept; nothing is signalled.
+ */
+#define UART16550_STATE_SIZE (9u + 1u + UART_FIFO_SIZE + 2u)
+void uart16550_save(const struct uart16550 *u, uint8_t out[UART16550_STATE_SIZE]);
+int uart16550_load(struct uart16550 *u, const uint8_t in[UART16550_STATE_SIZE]);
+
 #endif

@@ -186,8 +186,9 @@ static void check_msi(struct uvfio_client *c)
 	struct {
 		struct vfio_irq_set hdr;
 		int32_t fd;
-	} set = { { .argsz = sizeof(set), .index = MSI, .start = 0, .count = 1,
-		    .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER } };
+	} set = { .hdr = { .argsz = sizeof(set), .index = MSI, .start = 0, .count = 1,
+			   .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER },
+		  .fd = -1 };
 	struct vfio_irq_set off = { .argsz = sizeof(off), .index = MSI,
 		.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER };
 	struct pollfd pfd;

@@ -487,8 +487,11 @@ static int h_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		vu_st32(r->buf, 4, f.flags);
 		r->len = reply_len;
 	} else {
-		/* SET and PROBE echo the request. */
-		memcpy(r->buf, m->payload, m->len);
+		/*
+		 * SET and PROBE echo the request, with what the handler wrote
+		 * back (DMA_LOGGING_START returns the page size it uses).
+		 */
+		vu_st32(r->buf, 0, f.argsz);
 		r->len = m->len;
 	}
 	return 0;

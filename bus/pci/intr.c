@@ -409,12 +409,16 @@ static int set_trigger(struct uvfio_pci_device *p, const struct vfio_irq_set *hd
 	if (!ret && !active) {
 		__atomic_store_n(&p->irq_mode, (int)index, __ATOMIC_RELAXED);
 		p->irq_nvec = hdr->start + hdr->count;
-		if (index == VFIO_PCI_INTX_IRQ_INDEX) {
-			/* A line already up reaches the new trigger. */
-			pthread_mutex_lock(&p->lock);
-			intx_signal_locked(p);
-			pthread_mutex_unlock(&p->lock);
-		}
+	}
+	/*
+	 * A line already up reaches the new trigger, also when the mode was
+	 * already INTx (a migrated-in function keeps its mode, the client's
+	 * eventfd comes afterwards).
+	 */
+	if (!ret && index == VFIO_PCI_INTX_IRQ_INDEX && dtype == VFIO_IRQ_SET_DATA_EVENTFD) {
+		pthread_mutex_lock(&p->lock);
+		intx_signal_locked(p);
+		pthread_mutex_unlock(&p->lock);
 	}
 	return ret;
 }

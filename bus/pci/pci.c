@@ -122,6 +122,18 @@ static const struct uvfio_device_ops pci_device_ops = {
 	.release = pci_release,
 };
 
+/* The same, for functions that migrate (uvfio_pci_ops save and load). */
+static const struct uvfio_device_ops pci_device_mig_ops = {
+	.read = pci_read,
+	.write = pci_write,
+	.reset = pci_reset,
+	.set_irqs = pci_set_irqs,
+	.open_device = pci_open_device,
+	.close_device = pci_close_device,
+	.release = pci_release,
+	.mig_ops = &pci_mig_ops,
+};
+
 static int setup_regions(struct uvfio_pci_device *pdev)
 {
 	struct uvfio_device *dev = pdev->dev;
@@ -224,7 +236,11 @@ struct uvfio_pci_device *uvfio_pci_create(const char *name,
 	pthread_mutex_init(&pdev->lock, NULL);
 	pthread_mutex_init(&pdev->irq_lock, NULL);
 
-	pdev->dev = uvfio_device_create(name, &pci_device_ops, pdev);
+	pci_mig_init(pdev);
+	if (info->ops && info->ops->save && info->ops->load)
+		pdev->dev = uvfio_device_create(name, &pci_device_mig_ops, pdev);
+	else
+		pdev->dev = uvfio_device_create(name, &pci_device_ops, pdev);
 	if (!pdev->dev) {
 		ret = -ENOMEM;
 		goto err_free;
@@ -258,6 +274,7 @@ err_invalid:
 err_dev:
 	uvfio_device_destroy(pdev->dev);
 err_free:
+	pci_mig_fini(pdev);
 	pthread_mutex_destroy(&pdev->irq_lock);
 	pthread_mutex_destroy(&pdev->lock);
 	free(pdev);
@@ -273,6 +290,7 @@ void uvfio_pci_destroy(struct uvfio_pci_device *pdev)
 		uvfio_device_destroy(pdev->dev);
 	pci_bars_free(pdev);
 	pci_msix_free(pdev);
+	pci_mig_fini(pdev);
 	pthread_mutex_destroy(&pdev->irq_lock);
 	pthread_mutex_destroy(&pdev->lock);
 	free(pdev);

@@ -66,6 +66,9 @@ struct uvfio_pci_device {
 	pthread_mutex_t irq_lock;
 	int irq_mode;
 	uint32_t irq_nvec; /* MSI/MSI-X vectors enabled by SET_IRQS */
+
+	/* Migration stream bytes (migrate.c); under the core's mig_lock. */
+	struct uvfio_mig_buffer mig;
 };
 
 /* ---- little-endian config accessors (lock held) ---- */
@@ -133,6 +136,11 @@ void pci_intx_update_locked(struct uvfio_pci_device *pdev, uint16_t old_cmd);
 int pci_set_irqs(struct uvfio_device *dev, const struct vfio_irq_set *hdr,
 		 const void *data);
 void pci_irq_mode_reset(struct uvfio_pci_device *pdev);
+
+/* migrate.c */
+extern const struct uvfio_migration_ops pci_mig_ops;
+void pci_mig_init(struct uvfio_pci_device *pdev);
+void pci_mig_fini(struct uvfio_pci_device *pdev);
 
 /* pci.c */
 int pci_function_reset(struct uvfio_pci_device *pdev);

@@ -237,12 +237,93 @@ static void quiet(enum uvfio_log_level level, const char *who, const char *msg,
 {
 }
 
+
+/* src -> STOP_COPY -> read all; dst -> RESUMING -> write -> STOP (its result). */
+static int mig_move(struct uvfio_device *src, struct uvfio_device *dst)
+{
+	static uint8_t stream[16384];
+	size_t total = 0;
+	ssize_t n;
+	int ret;
+
+	assert_int_equal(uvfio_device_mig_set_state(src, UVFIO_MIG_STOP_COPY), 0);
+	while ((n = uvfio_device_mig_read(src, stream + total, 64)) > 0)
+		total += (size_t)n;
+	assert_int_equal(n, 0);
+	assert_int_equal(uvfio_device_mig_set_state(src, UVFIO_MIG_STOP), 0);
+	assert_int_equal(uvfio_device_mig_set_state(dst, UVFIO_MIG_RESUMING), 0);
+	assert_int_equal(uvfio_device_mig_write(dst, stream, total), 0);
+	ret = uvfio_device_mig_set_state(dst, UVFIO_MIG_STOP);
+	if (!ret)
+		assert_int_equal(uvfio_device_mig_set_state(dst, UVFIO_MIG_RUNNING), 0);
+	return ret;
+}
+
+#define U2 "6a1e9b47-1f4d-4b3c-8d2e-3f4051627384"
+#define U3 "7b2fac58-2a5e-4c4d-9e3f-405162738495"
+
+/* UART state (registers, a received byte in the FIFO, its interrupt) moves. */
+static void test_migration(void **state)
+{
+	struct fx x;
+	struct uvfio_device *a, *b, *c;
+
+	fx_up(&x);
+	assert_int_equal(uvfio_mdev_create(x.p, "mtty-2", U1, NULL, NULL), 0);
+	assert_int_equal(uvfio_mdev_create(x.p, "mtty-2", U2, NULL, NULL), 0);
+	assert_int_equal(uvfio_mdev_create(x.p, "mtty-1", U3, NULL, NULL), 0);
+	a = uvfio_mdev_instance_device(x.p, U1);
+	b = uvfio_mdev_instance_device(x.p, U2);
+	c = uvfio_mdev_instance_device(x.p, U3);
+	assert_int_equal(uvfio_device_open(a), 0);
+	assert_int_equal(uvfio_device_open(b), 0);
+	assert_int_equal(uvfio_device_open(c), 0);
+
+	port_write(a, 0, UART_LCR, 0x03);
+	port_write(a, 0, UART_SCR, 0x5a);
+	port_write(a, 0, UART_FCR, UART_FCR_ENABLE);
+	port_write(a, 0, UART_IER, UART_IER_RDI);
+	port_write(a, 0, UART_MCR, UART_MCR_LOOP | UART_MCR_OUT2);
+	port_write(a, 0, UART_THR, 'A'); /* looped back into the FIFO */
+	port_write(a, 0, UART_THR, 'B');
+	assert_true(port_read(a, 0, UART_LSR) & UART_LSR_DR);
+	port_write(a, 1, UART_LCR, UART_LCR_DLAB);
+	port_write(a, 1, UART_DLL, 0x0c);
+	port_write(a, 1, UART_LCR, 0x07);
+	port_write(a, 1, UART_SCR, 0x77);
+
+	assert_int_equal(mig_move(a, b), 0);
+	assert_int_equal(port_read(b, 0, UART_LCR), 0x03);
+	assert_int_equal(port_read(b, 0, UART_SCR), 0x5a);
+	assert_int_equal(port_read(b, 0, UART_IER), UART_IER_RDI);
+	assert_int_equal(port_read(b, 0, UART_IIR) & 0x0f, UART_IIR_RDI);
+	assert_int_equal(port_read(b, 0, UART_RBR), 'A');
+	assert_int_equal(port_read(b, 0, UART_RBR), 'B');
+	assert_false(port_read(b, 0, UART_LSR) & UART_LSR_DR);
+	assert_int_equal(port_read(b, 1, UART_LCR), 0x07);
+	assert_int_equal(port_read(b, 1, UART_SCR), 0x77);
+	port_write(b, 1, UART_LCR, UART_LCR_DLAB | 0x07);
+	assert_int_equal(port_read(b, 1, UART_DLL), 0x0c);
+
+	/* two ports into one: refused, the single port untouched */
+	port_write(c, 0, UART_SCR, 0x11);
+	assert_int_equal(uvfio_device_mig_set_state(a, UVFIO_MIG_RUNNING), 0);
+	assert_int_equal(mig_move(a, c), -EINVAL);
+	assert_int_equal(port_read(c, 0, UART_SCR), 0x11);
+
+	uvfio_device_close(a);
+	uvfio_device_close(b);
+	uvfio_device_close(c);
+	fx_down(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_types_and_budget),
 		cmocka_unit_test(test_pci_identity),
 		cmocka_unit_test(test_pty_bridge),
+		cmocka_unit_test(test_migration),
 	};
 
 	uvfio_log_set_sink(quiet, NULL);

@@ -56,7 +56,10 @@ struct uvfio_migration_ops {
 	ssize_t (*save)(struct uvfio_device *dev, void *buf, size_t len);
 	/* Bytes of the resuming stream, in order (segmentation not preserved). */
 	int (*load)(struct uvfio_device *dev, const void *buf, size_t len);
+	/* MIG_DATA_SIZE; valid in any state. Called with the migration lock held,
+	 * like every hook here: a hook must not call uvfio_device_mig_*(). */
 	int (*data_size)(struct uvfio_device *dev, uint64_t *stop_copy_length);
+	/* VFIO_MIG_GET_PRECOPY_INFO, called in PRE_COPY* only. */
 	int (*precopy_info)(struct uvfio_device *dev, uint64_t *initial_bytes,
 			    uint64_t *dirty_bytes);
 };
@@ -237,7 +240,10 @@ struct uvfio_feature {
  * Offer a feature. A device calls this only for features that really work
  * (e.g. from open_device once it knows). -EEXIST if the index is offered.
  * Migration (MIGRATION, MIG_DEVICE_STATE, MIG_DATA_SIZE) is offered by the
- * core when ops->mig_ops is set.
+ * core when ops->mig_ops is set. Dirty logging (DMA_LOGGING_START, STOP,
+ * REPORT) is offered by the core whenever the device has a DMA space; the
+ * payloads are the vfio-user layouts (ranges and bitmap inline), see
+ * core/dma_log_feature.c. Both kinds are refused here (-EEXIST / -EINVAL).
  */
 int uvfio_device_add_feature(struct uvfio_device *dev, const struct uvfio_feature *f);
 int uvfio_device_remove_feature(struct uvfio_device *dev, uint16_t index);
@@ -261,8 +267,20 @@ int uvfio_device_mig_set_state(struct uvfio_device *dev, enum uvfio_mig_state ta
 /* The kernel's vfio_mig_get_next_state(), for tests and tools. */
 int uvfio_mig_next_state(uint64_t mig_flags, enum uvfio_mig_state cur,
 			 enum uvfio_mig_state target, enum uvfio_mig_state *next);
-/* MIG_DATA_READ: valid in PRE_COPY*, STOP_COPY; returns bytes (0 = end). */
+/*
+ * MIG_DATA_READ: valid in PRE_COPY*, STOP_COPY; returns bytes. In STOP_COPY
+ * 0 is the end of the stream. In PRE_COPY* fewer bytes than asked (0 when
+ * nothing is pending) is a temporary end: the kernel's read() says ENOMSG
+ * there, vfio-user's MIG_DATA_READ replies short; more may come later.
+ * mig_ops->save must therefore fill the buffer unless it is at such an end.
+ */
 ssize_t uvfio_device_mig_read(struct uvfio_device *dev, void *buf, size_t len);
+/*
+ * VFIO_MIG_GET_PRECOPY_INFO: bytes of the initial pass still to read and
+ * bytes dirtied since. -EINVAL outside PRE_COPY* or without the op.
+ */
+int uvfio_device_mig_precopy_info(struct uvfio_device *dev, uint64_t *initial_bytes,
+				  uint64_t *dirty_bytes);
 /* MIG_DATA_WRITE: valid in RESUMING. */
 int uvfio_device_mig_write(struct uvfio_device *dev, const void *buf, size_t len);
 

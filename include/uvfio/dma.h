@@ -127,9 +127,25 @@ void uvfio_dma_put(struct uvfio_dma *dma, struct uvfio_dma_ref *ref);
  * Dirty page logging over the windows. Bit n of the report covers page
  * (addr - iova) / pgsize, bit n%64 of little-endian u64 word n/64. Reading a
  * report clears the reported bits. The report may span several windows and
- * parts of windows; unmapped pages read as clean.
+ * parts of windows. As the kernel's DMA_LOGGING_REPORT, a report only sets
+ * bits: the caller passes a zeroed bitmap, and unmapped or clean pages leave
+ * their bits as they were.
  */
 int uvfio_dma_log_start(struct uvfio_dma *dma, uint64_t pgsize);
+
+struct uvfio_dma_range {
+	uint64_t iova;
+	uint64_t length;
+};
+
+/*
+ * Start logging only writes inside `ranges` (n of them; n == 0: the whole
+ * IOVA space, windows mapped later included). Ranges must not overlap or
+ * wrap (-EINVAL / -EOVERFLOW); zero-length ranges track nothing. pgsize as
+ * for uvfio_dma_log_start(). -EBUSY while logging.
+ */
+int uvfio_dma_log_start_ranges(struct uvfio_dma *dma, uint64_t pgsize,
+			       const struct uvfio_dma_range *ranges, uint32_t n);
 int uvfio_dma_log_stop(struct uvfio_dma *dma);
 bool uvfio_dma_logging(struct uvfio_dma *dma);
 int uvfio_dma_log_report(struct uvfio_dma *dma, uint64_t iova, uint64_t length,

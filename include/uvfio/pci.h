@@ -50,6 +50,7 @@
 #include <stdint.h>
 
 #include <uvfio/device.h>
+#include <uvfio/mig_stream.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -99,6 +100,29 @@ struct uvfio_pci_ops {
 	/* Default BAR handlers, for BARs without their own. */
 	uvfio_pci_bar_read_fn bar_read;
 	uvfio_pci_bar_write_fn bar_write;
+	/*
+	 * Migration (VFIO_MIGRATION_STOP_COPY), offered when save and load are
+	 * both set. The bus driver builds the stream (mig_stream.h): a header
+	 * naming mig_type, mig_version and the PCI IDs, a section with the
+	 * function's config space, MSI-X table/PBA and interrupt mode, and a
+	 * section with the device's records:
+	 *   save  put the device's records (called in STOP, device quiet);
+	 *   load  parse the records of a stream into the device; check every
+	 *         record before changing anything (a failure must leave the
+	 *         device as it was). Called in RESUMING -> STOP, after the
+	 *         PCI section was checked; the PCI state is applied after a
+	 *         successful load.
+	 */
+	const char *mig_type;
+	uint32_t mig_version;
+	/*
+	 * Optional: the function stops (RUNNING -> STOP: finish or hold back
+	 * work, start nothing new) or runs again (STOP -> RUNNING: resume what
+	 * was held back). Returns 0 or -errno (the arc fails).
+	 */
+	int (*set_running)(struct uvfio_pci_device *pdev, bool running);
+	int (*save)(struct uvfio_pci_device *pdev, struct uvfio_mig_writer *w);
+	int (*load)(struct uvfio_pci_device *pdev, struct uvfio_mig_reader *r);
 };
 
 struct uvfio_pci_msi_info {

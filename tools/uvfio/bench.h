@@ -14,6 +14,7 @@
 /* One benchmark: argv[0] is its name. Returns a UVFIO_EXIT_* code. */
 int bench_dma_map(int argc, char **argv);
 int bench_rtt(int argc, char **argv);
+int bench_migrate(int argc, char **argv);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t bench_now_ns(void);

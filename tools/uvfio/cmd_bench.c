@@ -10,6 +10,7 @@
 static const struct uvfio_command benches[] = {
 	{ "dma-map", "DMA space: map N windows, random translates, unmap (ns/op)", bench_dma_map },
 	{ "rtt", "client round trip and message DMA vs raw-socket floors", bench_rtt },
+	{ "migrate", "migrate a testdev with N MiB of state vs the raw-socket floor", bench_migrate },
 };
 
 #define N_BENCHES (sizeof(benches) / sizeof(benches[0]))

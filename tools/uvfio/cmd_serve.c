@@ -3,10 +3,12 @@
  * uvfio serve DEVICE --socket PATH [--mode OCTAL] [-v] [DEVICE OPTIONS]
  *
  * Creates one sample device (devices/registry.h), registers it, serves it
- * over vfio-user on a UNIX socket and polls, in one thread, the server's fd,
- * a signalfd for SIGINT/SIGTERM and the sample's own event fd (the gpio
- * card's control socket). A signal ends the loop; then the server is
- * destroyed (which removes the socket) and the device unregistered.
+ * over vfio-user on a UNIX socket and polls, in one thread, the server's fd
+ * and a signalfd for SIGINT/SIGTERM. The sample's own event fd (the gpio
+ * card's control socket, edu's DMA engine) is registered with the server
+ * (uvfio_server_add_fd), so its work runs inside the server's dispatch and
+ * may reach message-based DMA windows. A signal ends the loop; then the
+ * server is destroyed (which removes the socket) and the device unregistered.
  */
 #include <errno.h>
 #include <poll.h>
@@ -255,20 +257,30 @@ static const char *server_error_hint(int err)
 	}
 }
 
-/* The poll loop; returns 0 after a signal, or a negative errno. */
-static int serve_loop(struct uvfio_server *srv, int sigfd,
-		      const struct uvfio_sample *sample,
-		      const struct uvfio_sample_dev *sd)
-{
-	int dev_fd = sample->event_fd ? sample->event_fd(sd->priv) : -1;
+struct serve_dev {
+	const struct uvfio_sample *sample;
+	const struct uvfio_sample_dev *sd;
+};
 
+/* The sample's event fd is readable: runs inside uvfio_server_dispatch(). */
+static void serve_dev_event(void *opaque)
+{
+	struct serve_dev *d = opaque;
+	int r = d->sample->handle_event(d->sd->priv);
+
+	if (r < 0)
+		uvfio_dev_log(d->sd->dev, UVFIO_LOG_WARN, "event handler: %s", strerror(-r));
+}
+
+/* The poll loop; returns 0 after a signal, or a negative errno. */
+static int serve_loop(struct uvfio_server *srv, int sigfd)
+{
 	for (;;) {
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[2] = {
 			{ .fd = sigfd, .events = POLLIN },
 			{ .fd = uvfio_server_fd(srv), .events = POLLIN },
-			{ .fd = dev_fd, .events = POLLIN }, /* -1: poll ignores it */
 		};
-		int r = poll(pfd, 3, -1);
+		int r = poll(pfd, 2, -1);
 
 		if (r < 0) {
 			if (errno == EINTR)
@@ -284,11 +296,6 @@ static int serve_loop(struct uvfio_server *srv, int sigfd,
 			uvfio_server_stop(srv);
 			return 0;
 		}
-		/*
-		 * The client's messages come first; device work (edu's DMA)
-		 * runs only once none is waiting. A DMA to QEMU while QEMU
-		 * waits for a reply cannot complete (see devices/edu.c).
-		 */
 		if (pfd[1].revents) {
 			r = uvfio_server_dispatch(srv, 0);
 			if (r < 0 && r != -EINTR && r != -EAGAIN) {
@@ -296,13 +303,6 @@ static int serve_loop(struct uvfio_server *srv, int sigfd,
 					  strerror(-r));
 				return r;
 			}
-			continue;
-		}
-		if (dev_fd >= 0 && pfd[2].revents) {
-			r = sample->handle_event(sd->priv);
-			if (r < 0)
-				uvfio_dev_log(sd->dev, UVFIO_LOG_WARN, "event handler: %s",
-					      strerror(-r));
 		}
 	}
 }
@@ -314,7 +314,8 @@ int cmd_serve(int argc, char **argv)
 	const struct uvfio_sample *sample;
 	struct uvfio_server *srv = NULL;
 	struct uvfio_sample_dev sd = { 0 };
-	int ret, sigfd, status = UVFIO_EXIT_FAILURE;
+	struct serve_dev sdev = { .sd = &sd };
+	int ret, sigfd, dev_fd, status = UVFIO_EXIT_FAILURE;
 
 	/* A parent of mediated devices, not one device: cmd_mdev.c runs it. */
 	if (argc > 1 && !strcmp(argv[1], "mdev"))
@@ -331,6 +332,7 @@ int cmd_serve(int argc, char **argv)
 			a.device);
 		return UVFIO_EXIT_USAGE;
 	}
+	sdev.sample = sample;
 	set_log_level(a.verbose);
 	/* A client that vanishes mid-reply must not kill the server. */
 	signal(SIGPIPE, SIG_IGN);
@@ -368,9 +370,21 @@ int cmd_serve(int argc, char **argv)
 			strerror(-ret), server_error_hint(ret));
 		goto out_unregister;
 	}
-	ret = serve_loop(srv, sigfd, sample, &sd);
+	dev_fd = sample->event_fd && sample->handle_event ? sample->event_fd(sd.priv) : -1;
+	if (dev_fd >= 0) {
+		ret = uvfio_server_add_fd(srv, dev_fd, serve_dev_event, &sdev);
+		if (ret) {
+			fprintf(stderr, "uvfio: serve: cannot watch the device's events: %s\n",
+				strerror(-ret));
+			goto out_server;
+		}
+	}
+	ret = serve_loop(srv, sigfd);
 	if (!ret)
 		status = UVFIO_EXIT_OK;
+	if (dev_fd >= 0)
+		uvfio_server_remove_fd(srv, dev_fd);
+out_server:
 	uvfio_server_destroy(srv);
 out_unregister:
 	uvfio_device_unregister(sd.dev);

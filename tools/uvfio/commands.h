@@ -15,6 +15,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_mdev(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 /* `uvfio serve mdev ...`: cmd_serve hands over when DEVICE is "mdev". */
 int cmd_serve_mdev(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
