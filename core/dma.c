@@ -51,12 +51,19 @@ struct uvfio_dma *uvfio_dma_create(const struct uvfio_dma_limits *limits)
 		goto err_lock;
 	if (pthread_mutex_init(&dma->unmap_lock, NULL))
 		goto err_cond;
-	iova_tree_init(&dma->tree);
+	if (iova_tree_init(&dma->tree))
+		goto err_unmap_lock;
+	if (slab_init(&dma->windows, sizeof(struct dma_window)))
+		goto err_tree;
 	dma->pgsize = pgsize;
 	dma->max_entries = limits && limits->max_entries ? limits->max_entries
 							: UVFIO_DMA_DEFAULT_MAX_ENTRIES;
 	return dma;
 
+err_tree:
+	iova_tree_fini(&dma->tree);
+err_unmap_lock:
+	pthread_mutex_destroy(&dma->unmap_lock);
 err_cond:
 	pthread_cond_destroy(&dma->drained);
 err_lock:
@@ -72,6 +79,8 @@ void uvfio_dma_destroy(struct uvfio_dma *dma)
 	if (!dma)
 		return;
 	uvfio_dma_unmap_all(dma, NULL);
+	iova_tree_fini(&dma->tree);
+	slab_fini(&dma->windows);
 	free(dma->log_ranges);
 	pthread_mutex_destroy(&dma->unmap_lock);
 	pthread_cond_destroy(&dma->drained);
@@ -176,7 +185,7 @@ int uvfio_dma_map(struct uvfio_dma *dma, const struct uvfio_dma_map_args *args)
 	start = args->iova;
 	last = args->iova + args->size - 1;
 
-	w = calloc(1, sizeof(*w));
+	w = slab_alloc(&dma->windows);
 	if (!w)
 		return -ENOMEM;
 	w->node.start = start;
@@ -233,20 +242,20 @@ err_unlock:
 	if (args->fd >= 0)
 		munmap(host, (size_t)args->size);
 err_free:
-	free(w);
+	slab_free(&dma->windows, w);
 	return ret;
 }
 
 /* ---- unmap ---- */
 
-static void window_free(struct dma_window *w)
+static void window_free(struct uvfio_dma *dma, struct dma_window *w)
 {
 	if (w->fd >= 0) {
 		munmap(w->host, (size_t)win_size(w));
 		close(w->fd);
 	}
 	free(w->dirty);
-	free(w);
+	slab_free(&dma->windows, w);
 }
 
 /* Drop one access to w. Lock held. */
@@ -315,7 +324,7 @@ static void remove_dying(struct uvfio_dma *dma, uint64_t start, uint64_t last)
 
 		done = w->node.last >= last;
 		cursor = w->node.last + 1;
-		window_free(w);
+		window_free(dma, w);
 		if (done)
 			return;
 	}

@@ -32,6 +32,7 @@ struct uvfio_dma {
 	pthread_cond_t drained; /* a dying window's last access ended */
 	pthread_mutex_t unmap_lock;
 	struct iova_tree tree;
+	struct slab windows; /* struct dma_window, packed for lookups (slab.h) */
 	uint64_t pgsize;
 	uint32_t max_entries;
 	bool logging;

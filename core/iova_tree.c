@@ -1,186 +1,192 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * AVL tree of non-overlapping IOVA windows. Balanced rather than a sorted
+ * B+tree of non-overlapping IOVA windows. Balanced rather than a sorted
  * array because maps arrive in any order and the type1 entry limit (65535)
- * would make memmove-on-insert quadratic.
+ * would make memmove-on-insert quadratic; a B+tree rather than a binary tree
+ * because a lookup in a binary tree of 65535 windows is ~17 dependent cache
+ * and TLB misses, one per level, while here the inner levels are small and
+ * hot and a leaf is four cache lines (starts, lasts, nodes).
+ *
+ * Invariants: all leaves at depth height; every leaf and inner node but the
+ * root holds at least half of its capacity; entries are sorted by start and
+ * do not overlap; inner key[i] bounds child i from above and child i + 1
+ * from below (child i < key[i] <= child i + 1). A key may be stale (lower
+ * than the child's first start after a removal): lookups still land in the
+ * right child, and the leaves are doubly linked so the predecessor of an
+ * address is found even when it sits at the end of the previous leaf.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "iova_tree.h"
 
-void iova_tree_init(struct iova_tree *t)
+#define LEAF_MAX 16
+#define LEAF_MIN (LEAF_MAX / 2)
+#define INNER_MAX 16 /* children */
+#define INNER_MIN (INNER_MAX / 2)
+
+struct leaf {
+	uint64_t start[LEAF_MAX];
+	uint64_t last[LEAF_MAX];
+	struct iova_node *node[LEAF_MAX];
+	struct leaf *prev, *next;
+	uint32_t n;
+};
+
+struct inner {
+	uint64_t key[INNER_MAX - 1];
+	void *child[INNER_MAX];
+	uint32_t n; /* children */
+};
+
+union bnode {
+	void *free_next;
+	struct leaf leaf;
+	struct inner inner;
+};
+
+/* ---- node allocation: a few spares are reserved before an insert ---- */
+
+static void *node_take(struct iova_tree *t)
 {
-	t->root = NULL;
-	t->count = 0;
+	union bnode *b = t->spare;
+
+	t->spare = b->free_next;
+	b->free_next = NULL;
+	t->nspare--;
+	return b; /* zeroed by reserve() */
 }
 
-static int height(const struct iova_node *n)
+static void node_give(struct iova_tree *t, void *p)
 {
-	return n ? n->height : 0;
-}
+	union bnode *b = p;
 
-static void update(struct iova_node *n)
-{
-	int l = height(n->left), r = height(n->right);
-
-	n->height = 1 + (l > r ? l : r);
-}
-
-static struct iova_node *rotate_right(struct iova_node *y)
-{
-	struct iova_node *x = y->left;
-
-	y->left = x->right;
-	x->right = y;
-	update(y);
-	update(x);
-	return x;
-}
-
-static struct iova_node *rotate_left(struct iova_node *x)
-{
-	struct iova_node *y = x->right;
-
-	x->right = y->left;
-	y->left = x;
-	update(x);
-	update(y);
-	return y;
-}
-
-/* Restore the AVL invariant at n after one of its subtrees changed by one. */
-static struct iova_node *rebalance(struct iova_node *n)
-{
-	int bf;
-
-	update(n);
-	bf = height(n->left) - height(n->right);
-	if (bf > 1) {
-		if (height(n->left->left) < height(n->left->right))
-			n->left = rotate_left(n->left);
-		return rotate_right(n);
+	/* keep enough for the next insert (height + 1 splits), free the rest */
+	if (t->nspare > t->height + 2) {
+		slab_free(&t->nodes, b);
+		return;
 	}
-	if (bf < -1) {
-		if (height(n->right->right) < height(n->right->left))
-			n->right = rotate_right(n->right);
-		return rotate_left(n);
+	memset(b, 0, sizeof(*b));
+	b->free_next = t->spare;
+	t->spare = b;
+	t->nspare++;
+}
+
+static int reserve(struct iova_tree *t, uint32_t want)
+{
+	while (t->nspare < want) {
+		union bnode *b = slab_alloc(&t->nodes);
+
+		if (!b)
+			return -ENOMEM;
+		b->free_next = t->spare;
+		t->spare = b;
+		t->nspare++;
 	}
-	return n;
-}
-
-static struct iova_node *insert(struct iova_node *root, struct iova_node *n)
-{
-	struct iova_node **link;
-	int h;
-
-	if (!root)
-		return n;
-	link = n->start < root->start ? &root->left : &root->right;
-	h = height(*link);
-	*link = insert(*link, n);
-	/*
-	 * A subtree whose height did not change leaves every ancestor as it
-	 * was: skip rebalance, which would read the sibling (a cache miss in
-	 * a big tree) at every level.
-	 */
-	if ((*link)->height == h)
-		return root;
-	return rebalance(root);
-}
-
-int iova_tree_insert(struct iova_tree *t, struct iova_node *n)
-{
-	if (n->last < n->start)
-		return -EINVAL;
-	/* Starts are unique once overlaps are excluded, so order is total. */
-	if (iova_tree_first_overlap(t, n->start, n->last))
-		return -EEXIST;
-	n->left = n->right = NULL;
-	n->height = 1;
-	t->root = insert(t->root, n);
-	t->count++;
 	return 0;
 }
 
-static struct iova_node *remove_min(struct iova_node *root,
-				    struct iova_node **min)
+int iova_tree_init(struct iova_tree *t)
 {
-	if (!root->left) {
-		*min = root;
-		return root->right;
-	}
-	root->left = remove_min(root->left, min);
-	return rebalance(root);
+	memset(t, 0, sizeof(*t));
+	return slab_init(&t->nodes, sizeof(union bnode));
 }
 
-static struct iova_node *remove(struct iova_node *root, uint64_t start)
+/* The slab holds every index node, spare or linked. */
+void iova_tree_fini(struct iova_tree *t)
 {
-	struct iova_node *l, *r, *m;
-
-	if (!root)
-		return NULL;
-	if (start < root->start) {
-		root->left = remove(root->left, start);
-	} else if (start > root->start) {
-		root->right = remove(root->right, start);
-	} else {
-		/* Intrusive: relink the successor in place of root, no key copy. */
-		l = root->left;
-		r = root->right;
-		if (!r)
-			return l;
-		r = remove_min(r, &m);
-		m->left = l;
-		m->right = r;
-		return rebalance(m);
-	}
-	return rebalance(root);
+	slab_fini(&t->nodes);
+	memset(t, 0, sizeof(*t));
 }
 
-void iova_tree_remove(struct iova_tree *t, struct iova_node *n)
+/* ---- search ---- */
+
+/* The number of keys <= addr: the child to descend into. */
+static inline uint32_t inner_slot(const struct inner *in, uint64_t addr)
 {
-	t->root = remove(t->root, n->start);
-	n->left = n->right = NULL;
-	t->count--;
+	uint32_t c = 0;
+
+	for (uint32_t i = 0; i + 1 < in->n; i++)
+		c += in->key[i] <= addr;
+	return c;
 }
 
-struct iova_node *iova_tree_first_from(const struct iova_tree *t, uint64_t addr)
+/* The number of entries starting at or below addr. */
+static inline uint32_t leaf_slot(const struct leaf *l, uint64_t addr)
 {
-	struct iova_node *n = t->root, *best = NULL;
+	uint32_t c = 0;
 
-	/* Windows are disjoint, so ends are ordered like starts. */
-	while (n) {
-		if (n->last >= addr) {
-			best = n;
-			n = n->left;
-		} else {
-			n = n->right;
-		}
+	for (uint32_t i = 0; i < l->n; i++)
+		c += l->start[i] <= addr;
+	return c;
+}
+
+/*
+ * Fetch a whole node at once: its cache lines then miss in parallel instead
+ * of one after another (keys, then the child or last/node the scan picks).
+ */
+static inline void fetch(const void *p)
+{
+	for (size_t off = 0; off < sizeof(union bnode); off += 64)
+		__builtin_prefetch((const char *)p + off);
+}
+
+static inline struct leaf *descend(const struct iova_tree *t, uint64_t addr)
+{
+	void *p = t->root;
+
+	for (uint32_t h = t->height; h > 1; h--) {
+		fetch(p);
+		p = ((struct inner *)p)->child[inner_slot(p, addr)];
 	}
-	return best;
+	if (p)
+		fetch(p);
+	return p;
 }
 
 struct iova_node *iova_tree_find(const struct iova_tree *t, uint64_t addr)
 {
-	struct iova_node *n = t->root;
+	struct leaf *l = descend(t, addr);
+	uint32_t i;
 
-	/*
-	 * The hot path of every access: stop at the containing node. In a big
-	 * tree each level is a cache miss and the direction a coin toss, so
-	 * fetch both children while the comparison resolves.
-	 */
-	while (n) {
-		__builtin_prefetch(n->left);
-		__builtin_prefetch(n->right);
-		if (addr < n->start)
-			n = n->left;
-		else if (addr > n->last)
-			n = n->right;
-		else
-			return n;
+	if (!l)
+		return NULL;
+	i = leaf_slot(l, addr);
+	if (!i) {
+		l = l->prev;
+		if (!l)
+			return NULL;
+		i = l->n;
 	}
-	return NULL;
+	return l->last[i - 1] >= addr ? l->node[i - 1] : NULL;
+}
+
+struct iova_node *iova_tree_first_from(const struct iova_tree *t, uint64_t addr)
+{
+	struct leaf *l = descend(t, addr);
+	uint32_t i;
+
+	if (!l)
+		return NULL;
+	i = leaf_slot(l, addr);
+	/* the predecessor (last start <= addr) if it reaches addr */
+	if (i) {
+		if (l->last[i - 1] >= addr)
+			return l->node[i - 1];
+	} else if (l->prev && l->prev->last[l->prev->n - 1] >= addr) {
+		return l->prev->node[l->prev->n - 1];
+	}
+	/* else the first entry starting above addr */
+	if (i == l->n) {
+		l = l->next;
+		i = 0;
+		if (!l)
+			return NULL;
+	}
+	return l->node[i];
 }
 
 struct iova_node *iova_tree_first_overlap(const struct iova_tree *t,
@@ -197,4 +203,326 @@ struct iova_node *iova_tree_next(const struct iova_tree *t,
 	if (n->last == UINT64_MAX)
 		return NULL;
 	return iova_tree_first_from(t, n->last + 1);
+}
+
+/* ---- insert ---- */
+
+static void leaf_put(struct leaf *l, uint32_t i, struct iova_node *n)
+{
+	l->start[i] = n->start;
+	l->last[i] = n->last;
+	l->node[i] = n;
+}
+
+static void leaf_shift(struct leaf *l, uint32_t from, int by)
+{
+	uint32_t cnt = l->n - from;
+
+	memmove(&l->start[from + by], &l->start[from], cnt * sizeof(l->start[0]));
+	memmove(&l->last[from + by], &l->last[from], cnt * sizeof(l->last[0]));
+	memmove(&l->node[from + by], &l->node[from], cnt * sizeof(l->node[0]));
+}
+
+static void leaf_move(struct leaf *dst, uint32_t di, const struct leaf *src, uint32_t si,
+		      uint32_t cnt)
+{
+	memmove(&dst->start[di], &src->start[si], cnt * sizeof(dst->start[0]));
+	memmove(&dst->last[di], &src->last[si], cnt * sizeof(dst->last[0]));
+	memmove(&dst->node[di], &src->node[si], cnt * sizeof(dst->node[0]));
+}
+
+/* Insert into leaf l; on a split returns the new right sibling and its separator. */
+static struct leaf *leaf_insert(struct iova_tree *t, struct leaf *l, struct iova_node *n,
+				uint64_t *sep)
+{
+	uint32_t i = leaf_slot(l, n->start), k;
+	struct leaf *r;
+
+	if (l->n < LEAF_MAX) {
+		leaf_shift(l, i, 1);
+		leaf_put(l, i, n);
+		l->n++;
+		return NULL;
+	}
+	r = node_take(t);
+	k = (LEAF_MAX + 1) / 2 + 1; /* entries left of the split, of LEAF_MAX + 1 */
+	if (i < k) {
+		leaf_move(r, 0, l, k - 1, LEAF_MAX - (k - 1));
+		r->n = LEAF_MAX - (k - 1);
+		l->n = k - 1;
+		leaf_shift(l, i, 1);
+		leaf_put(l, i, n);
+		l->n++;
+	} else {
+		leaf_move(r, 0, l, k, LEAF_MAX - k);
+		r->n = LEAF_MAX - k;
+		l->n = k;
+		i -= k;
+		leaf_shift(r, i, 1);
+		leaf_put(r, i, n);
+		r->n++;
+	}
+	r->next = l->next;
+	r->prev = l;
+	if (l->next)
+		l->next->prev = r;
+	l->next = r;
+	*sep = r->start[0];
+	return r;
+}
+
+/* Put child r (separated by sep) right of child c. */
+static struct inner *inner_insert(struct iova_tree *t, struct inner *in, uint32_t c, void *r,
+				  uint64_t sep, uint64_t *up)
+{
+	uint64_t keys[INNER_MAX];
+	void *kids[INNER_MAX + 1];
+	struct inner *nr;
+	uint32_t k;
+
+	if (in->n < INNER_MAX) {
+		memmove(&in->key[c + 1], &in->key[c], (in->n - 1 - c) * sizeof(in->key[0]));
+		memmove(&in->child[c + 2], &in->child[c + 1], (in->n - 1 - c) * sizeof(in->child[0]));
+		in->key[c] = sep;
+		in->child[c + 1] = r;
+		in->n++;
+		return NULL;
+	}
+	/* INNER_MAX + 1 children, INNER_MAX keys: split, push the middle key up */
+	memcpy(keys, in->key, c * sizeof(keys[0]));
+	keys[c] = sep;
+	memcpy(&keys[c + 1], &in->key[c], (INNER_MAX - 1 - c) * sizeof(keys[0]));
+	memcpy(kids, in->child, (c + 1) * sizeof(kids[0]));
+	kids[c + 1] = r;
+	memcpy(&kids[c + 2], &in->child[c + 1], (INNER_MAX - 1 - c) * sizeof(kids[0]));
+	nr = node_take(t);
+	k = (INNER_MAX + 2) / 2; /* children kept left */
+	memcpy(in->child, kids, k * sizeof(kids[0]));
+	memcpy(in->key, keys, (k - 1) * sizeof(keys[0]));
+	in->n = k;
+	*up = keys[k - 1];
+	nr->n = INNER_MAX + 1 - k;
+	memcpy(nr->child, &kids[k], nr->n * sizeof(kids[0]));
+	memcpy(nr->key, &keys[k], (nr->n - 1) * sizeof(keys[0]));
+	return nr;
+}
+
+static void *insert(struct iova_tree *t, void *p, uint32_t h, struct iova_node *n,
+		    uint64_t *sep)
+{
+	struct inner *in = p;
+	uint32_t c;
+	uint64_t s;
+	void *r;
+
+	if (h == 1)
+		return leaf_insert(t, p, n, sep);
+	c = inner_slot(in, n->start);
+	r = insert(t, in->child[c], h - 1, n, &s);
+	return r ? inner_insert(t, in, c, r, s, sep) : NULL;
+}
+
+int iova_tree_insert(struct iova_tree *t, struct iova_node *n)
+{
+	struct inner *root;
+	uint64_t sep;
+	void *r;
+
+	if (n->last < n->start)
+		return -EINVAL;
+	/* Starts are unique once overlaps are excluded, so order is total. */
+	if (iova_tree_first_overlap(t, n->start, n->last))
+		return -EEXIST;
+	/* a split at every level and a new root: never fail half-way */
+	if (reserve(t, t->height + 1))
+		return -ENOMEM;
+	if (!t->root) {
+		struct leaf *l = node_take(t);
+
+		leaf_put(l, 0, n);
+		l->n = 1;
+		t->root = l;
+		t->height = 1;
+		t->count = 1;
+		return 0;
+	}
+	r = insert(t, t->root, t->height, n, &sep);
+	if (r) {
+		root = node_take(t);
+		root->n = 2;
+		root->child[0] = t->root;
+		root->child[1] = r;
+		root->key[0] = sep;
+		t->root = root;
+		t->height++;
+	}
+	t->count++;
+	return 0;
+}
+
+/* ---- remove ---- */
+
+/* Child c of in has fallen below the minimum: borrow from or merge with a sibling. */
+static void fix_child(struct iova_tree *t, struct inner *in, uint32_t c, uint32_t ch)
+{
+	uint32_t s = c ? c - 1 : c; /* key between the pair (child s, child s + 1) */
+
+	if (ch == 1) {
+		struct leaf *l = in->child[s], *r = in->child[s + 1];
+
+		if (l->n + r->n <= LEAF_MAX) {
+			leaf_move(l, l->n, r, 0, r->n);
+			l->n += r->n;
+			l->next = r->next;
+			if (r->next)
+				r->next->prev = l;
+			node_give(t, r);
+			goto drop;
+		}
+		if (l->n > r->n) { /* move l's last to r's front */
+			leaf_shift(r, 0, 1);
+			leaf_move(r, 0, l, l->n - 1, 1);
+			r->n++;
+			l->n--;
+		} else { /* move r's first to l's end */
+			leaf_move(l, l->n, r, 0, 1);
+			l->n++;
+			leaf_shift(r, 1, -1);
+			r->n--;
+		}
+		in->key[s] = r->start[0];
+		return;
+	} else {
+		struct inner *l = in->child[s], *r = in->child[s + 1];
+
+		if (l->n + r->n <= INNER_MAX) {
+			l->key[l->n - 1] = in->key[s];
+			memcpy(&l->key[l->n], r->key, (r->n - 1) * sizeof(r->key[0]));
+			memcpy(&l->child[l->n], r->child, r->n * sizeof(r->child[0]));
+			l->n += r->n;
+			node_give(t, r);
+			goto drop;
+		}
+		if (l->n > r->n) { /* rotate right through the parent */
+			memmove(&r->key[1], &r->key[0], (r->n - 1) * sizeof(r->key[0]));
+			memmove(&r->child[1], &r->child[0], r->n * sizeof(r->child[0]));
+			r->key[0] = in->key[s];
+			r->child[0] = l->child[l->n - 1];
+			in->key[s] = l->key[l->n - 2];
+			r->n++;
+			l->n--;
+		} else { /* rotate left */
+			l->key[l->n - 1] = in->key[s];
+			l->child[l->n] = r->child[0];
+			in->key[s] = r->key[0];
+			memmove(&r->key[0], &r->key[1], (r->n - 2) * sizeof(r->key[0]));
+			memmove(&r->child[0], &r->child[1], (r->n - 1) * sizeof(r->child[0]));
+			l->n++;
+			r->n--;
+		}
+		return;
+	}
+drop: /* child s + 1 was merged into child s */
+	memmove(&in->key[s], &in->key[s + 1], (in->n - 2 - s) * sizeof(in->key[0]));
+	memmove(&in->child[s + 1], &in->child[s + 2], (in->n - 2 - s) * sizeof(in->child[0]));
+	in->n--;
+}
+
+/* Remove the entry starting at start; true if p fell below its minimum. */
+static bool remove_at(struct iova_tree *t, void *p, uint32_t h, uint64_t start)
+{
+	if (h == 1) {
+		struct leaf *l = p;
+		uint32_t i = leaf_slot(l, start) - 1;
+
+		leaf_shift(l, i + 1, -1);
+		l->n--;
+		return l->n < LEAF_MIN;
+	} else {
+		struct inner *in = p;
+		uint32_t c = inner_slot(in, start);
+
+		if (remove_at(t, in->child[c], h - 1, start))
+			fix_child(t, in, c, h - 1);
+		return in->n < INNER_MIN;
+	}
+}
+
+void iova_tree_remove(struct iova_tree *t, struct iova_node *n)
+{
+	void *old = t->root;
+
+	remove_at(t, t->root, t->height, n->start);
+	t->count--;
+	if (t->height == 1 && !((struct leaf *)old)->n) {
+		t->root = NULL;
+		t->height = 0;
+		node_give(t, old);
+	} else if (t->height > 1 && ((struct inner *)old)->n == 1) {
+		t->root = ((struct inner *)old)->child[0];
+		t->height--;
+		node_give(t, old);
+	}
+}
+
+/* ---- invariants, for tests ---- */
+
+struct check_state {
+	const struct leaf *prev_leaf;
+	uint64_t prev_last;
+	bool any;
+	uint32_t count;
+};
+
+static int check(const void *p, uint32_t h, bool root, uint64_t lo, uint64_t hi, bool hi_open,
+		 struct check_state *cs)
+{
+	if (h == 1) {
+		const struct leaf *l = p;
+
+		if (l->n < (root ? 1u : LEAF_MIN) || l->n > LEAF_MAX || l->prev != cs->prev_leaf)
+			return -EINVAL;
+		if (cs->prev_leaf && cs->prev_leaf->next != l)
+			return -EINVAL;
+		for (uint32_t i = 0; i < l->n; i++) {
+			if (l->start[i] < lo || (!hi_open && l->start[i] >= hi) ||
+			    l->last[i] < l->start[i] || l->node[i]->start != l->start[i] ||
+			    l->node[i]->last != l->last[i] || (cs->any && l->start[i] <= cs->prev_last))
+				return -EINVAL;
+			cs->prev_last = l->last[i];
+			cs->any = true;
+			cs->count++;
+		}
+		cs->prev_leaf = l;
+		return 0;
+	} else {
+		const struct inner *in = p;
+
+		if (in->n < (root ? 2u : INNER_MIN) || in->n > INNER_MAX)
+			return -EINVAL;
+		for (uint32_t i = 0; i < in->n; i++) {
+			uint64_t clo = i ? in->key[i - 1] : lo;
+			bool copen = i + 1 == in->n ? hi_open : false;
+			uint64_t chi = i + 1 == in->n ? hi : in->key[i];
+
+			if (i + 1 < in->n && (in->key[i] < clo || (!hi_open && in->key[i] > hi)))
+				return -EINVAL;
+			if (check(in->child[i], h - 1, false, clo, chi, copen, cs))
+				return -EINVAL;
+		}
+		return 0;
+	}
+}
+
+int iova_tree_check(const struct iova_tree *t)
+{
+	struct check_state cs = { 0 };
+
+	if (!t->root)
+		return t->count || t->height ? -EINVAL : 0;
+	if (check(t->root, t->height, true, 0, 0, true, &cs))
+		return -EINVAL;
+	if (cs.prev_leaf->next || cs.count != t->count)
+		return -EINVAL;
+	return 0;
 }

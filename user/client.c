@@ -219,6 +219,18 @@ ssize_t uvfio_client_write(struct uvfio_client *c, uint32_t index, uint64_t pos,
 	return LOCKED(c, c->be->write(c, index, pos, buf, count));
 }
 
+ssize_t uvfio_client_write_posted(struct uvfio_client *c, uint32_t index, uint64_t pos,
+				  const void *buf, size_t count)
+{
+	if (index >= c->info.num_regions || (!buf && count))
+		return -EINVAL;
+	if (!count)
+		return 0;
+	if (!c->be->write_posted)
+		return LOCKED(c, c->be->write(c, index, pos, buf, count));
+	return LOCKED(c, c->be->write_posted(c, index, pos, buf, count));
+}
+
 /* [pos, pos+len) inside one mmap area of r (the whole region if none). */
 static bool in_area(const struct uvfio_region *r, uint64_t pos, uint64_t len)
 {

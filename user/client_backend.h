@@ -35,6 +35,9 @@ struct uvfio_client_backend {
 			void *buf, size_t count);
 	ssize_t (*write)(struct uvfio_client *c, uint32_t index, uint64_t pos,
 			 const void *buf, size_t count);
+	/* No answer awaited; NULL: the backend's write is already posted. */
+	ssize_t (*write_posted)(struct uvfio_client *c, uint32_t index, uint64_t pos,
+				const void *buf, size_t count);
 	int (*irq_info)(struct uvfio_client *c, struct vfio_irq_info *info);
 	int (*set_irqs)(struct uvfio_client *c, const struct vfio_irq_set *hdr,
 			const void *data);

@@ -425,6 +425,41 @@ static ssize_t vu_write(struct uvfio_client *c, uint32_t index, uint64_t pos,
 	return (ssize_t)done;
 }
 
+/*
+ * REGION_WRITE with No_reply: one sendmsg per message (header, request and
+ * the caller's bytes gathered), no wait. The server handles messages in
+ * order and batches its reads, so a run of posted writes costs a send each.
+ */
+static ssize_t vu_write_posted(struct uvfio_client *c, uint32_t index, uint64_t pos,
+			       const void *buf, size_t count)
+{
+	struct vu_client *vc = vu(c);
+	size_t done = 0;
+
+	if (vc->dead)
+		return vc->dead;
+	while (done < count) {
+		uint32_t n = count - done < vc->xfer ? (uint32_t)(count - done) : vc->xfer;
+		struct vfio_user_region_access req = { .region = index, .count = n };
+		uint8_t hdr[sizeof(struct vfio_user_header)];
+		struct iovec iov[3] = { { hdr, sizeof(hdr) }, { &req, sizeof(req) },
+					{ (uint8_t *)buf + done, n } };
+		int rc;
+
+		if (__builtin_add_overflow(pos, done, &req.offset) ||
+		    sizeof(req) + n > vc->max_msg)
+			return -EINVAL;
+		vu_hdr_encode(hdr, vc->next_id++, VFIO_USER_REGION_WRITE,
+			      (uint32_t)(sizeof(req) + n),
+			      VFIO_USER_F_TYPE_COMMAND | VFIO_USER_F_NO_REPLY, 0);
+		rc = uvfio_tp_sendv(&vc->tp, iov, 3, NULL, 0, uvfio_tp_deadline(vc->tp.timeout_ms));
+		if (rc)
+			return vu_fail(vc, rc, "send");
+		done += n;
+	}
+	return (ssize_t)done;
+}
+
 /* ---- DMA ------------------------------------------------------------------------ */
 
 static int vu_dma_map(struct uvfio_client *c, const struct uvfio_dma_map_args *a)
@@ -603,6 +638,7 @@ const struct uvfio_client_backend uvfio_client_vfio_user = {
 	.region = vu_region,
 	.read = vu_read,
 	.write = vu_write,
+	.write_posted = vu_write_posted,
 	.irq_info = vu_irq_info,
 	.set_irqs = vu_set_irqs,
 	.dma_map = vu_dma_map,

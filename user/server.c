@@ -39,7 +39,12 @@ static int ep_add(int epfd, int fd, uint64_t tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
-/* Bind + listen at path with `mode`, whatever the process umask is. */
+/*
+ * Bind + listen at path with `mode`, whatever the process umask is. The
+ * socket is bound and listening under a temporary name first and renamed
+ * into place, so whoever sees `path` can connect (no window between bind
+ * and listen in which a client waiting for the file would be refused).
+ */
 static int listen_path(const char *path, mode_t mode)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -62,28 +67,27 @@ static int listen_path(const char *path, mode_t mode)
 		close(fd);
 		if (!ret || ret == -EAGAIN)
 			return -EADDRINUSE;
-		unlink(path);
 	}
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.%d~", path, (int)getpid()) >=
+	    (int)sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
+	unlink(sa.sun_path); /* a leftover of a crashed run with our pid */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		ret = -errno;
 		goto err_close;
 	}
 	/* Before listen(): nobody can connect while the umask's mode applies. */
-	if (chmod(path, mode)) {
-		ret = -errno;
-		goto err_unlink;
-	}
-	if (listen(fd, 4)) {
+	if (chmod(sa.sun_path, mode) || listen(fd, 4) || rename(sa.sun_path, path)) {
 		ret = -errno;
 		goto err_unlink;
 	}
 	return fd;
 
 err_unlink:
-	unlink(path);
+	unlink(sa.sun_path);
 err_close:
 	close(fd);
 	return ret;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The AVL tree of IOVA windows against a plain array model. */
+/* The B+tree of IOVA windows against a plain array model. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,22 +27,6 @@ static uint64_t rnd(void)
 	return rng;
 }
 
-/* Returns the height; fails on order, overlap or balance errors. */
-static int check(const struct iova_node *n, uint64_t lo, uint64_t hi, uint32_t *count)
-{
-	int l, r;
-
-	if (!n)
-		return 0;
-	assert_true(n->start >= lo && n->last <= hi);
-	l = check(n->left, lo, n->start - 1, count);
-	r = check(n->right, n->last + 1, hi, count);
-	assert_true(abs(l - r) <= 1);
-	assert_int_equal(n->height, 1 + (l > r ? l : r));
-	(*count)++;
-	return n->height;
-}
-
 static void test_random_ops(void **state)
 {
 	struct iova_tree t;
@@ -62,10 +46,8 @@ static void test_random_ops(void **state)
 			assert_int_equal(iova_tree_insert(&t, &nodes[i]), 0);
 			present[i] = true;
 		}
-		if (op % 1000 == 0) {
-			count = 0;
-			check(t.root, 0, UINT64_MAX, &count);
-			assert_int_equal(count, t.count);
+		if (op < 20000 || op % 100 == 0) {
+			assert_int_equal(iova_tree_check(&t), 0);
 		}
 	}
 	/* lookups agree with the model */
@@ -93,6 +75,49 @@ static void test_random_ops(void **state)
 		count++;
 	}
 	assert_int_equal(count, t.count);
+	/* drain in slot order: merges and root collapses down to empty */
+	for (unsigned int i = 0; i < N; i++) {
+		if (!present[i])
+			continue;
+		iova_tree_remove(&t, &nodes[i]);
+		present[i] = false;
+		assert_int_equal(iova_tree_check(&t), 0);
+	}
+	assert_int_equal(t.count, 0);
+	assert_null(iova_tree_first_from(&t, 0));
+	iova_tree_fini(&t);
+}
+
+/* Ascending then descending fills (split at either end), removal from the top. */
+static void test_sequential(void **state)
+{
+	struct iova_tree t;
+
+	(void)state;
+	iova_tree_init(&t);
+	for (unsigned int i = 0; i < N; i++) {
+		unsigned int k = i < N / 2 ? i : N - 1 - (i - N / 2);
+
+		nodes[k].start = k * SLOT;
+		nodes[k].last = k * SLOT + SLOT - 1; /* adjacent windows */
+		assert_int_equal(iova_tree_insert(&t, &nodes[k]), 0);
+	}
+	assert_int_equal(iova_tree_check(&t), 0);
+	assert_int_equal(t.count, N);
+	for (unsigned int k = 0; k < N; k++) {
+		assert_ptr_equal(iova_tree_find(&t, k * SLOT), &nodes[k]);
+		assert_ptr_equal(iova_tree_find(&t, k * SLOT + SLOT - 1), &nodes[k]);
+		assert_ptr_equal(iova_tree_first_overlap(&t, k * SLOT + 5, k * SLOT + 5), &nodes[k]);
+	}
+	assert_null(iova_tree_find(&t, N * SLOT));
+	for (unsigned int i = N; i-- > 0;) {
+		iova_tree_remove(&t, &nodes[i]);
+		if (i % 64 == 0)
+			assert_int_equal(iova_tree_check(&t), 0);
+	}
+	assert_int_equal(iova_tree_check(&t), 0);
+	assert_null(t.root);
+	iova_tree_fini(&t);
 }
 
 static void test_overlap_and_top(void **state)
@@ -117,12 +142,16 @@ static void test_overlap_and_top(void **state)
 	iova_tree_remove(&t, &a);
 	assert_null(iova_tree_find(&t, 0x1000));
 	assert_int_equal(t.count, 2);
+	iova_tree_remove(&t, &b);
+	iova_tree_remove(&t, &top);
+	iova_tree_fini(&t);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_ops),
+		cmocka_unit_test(test_sequential),
 		cmocka_unit_test(test_overlap_and_top),
 	};
 

@@ -51,6 +51,17 @@ ssize_t uvfio_client_read(struct uvfio_client *c, uint32_t index, uint64_t pos,
 ssize_t uvfio_client_write(struct uvfio_client *c, uint32_t index, uint64_t pos,
 			   const void *buf, size_t count);
 /*
+ * A posted write, as on PCI: sent without waiting for the device's answer.
+ * Returns count once the bytes are on their way (vfio-user: REGION_WRITE
+ * messages flagged No_reply, sent with the caller's data in one sendmsg per
+ * message; kernel VFIO: a plain pwrite). An error the device meets while
+ * applying the write is not reported. Order is kept: a later call on this
+ * client (a read, say) is handled after the write, so a read flushes it.
+ * Errors: EINVAL (bad arguments), or the connection's error.
+ */
+ssize_t uvfio_client_write_posted(struct uvfio_client *c, uint32_t index, uint64_t pos,
+				  const void *buf, size_t count);
+/*
  * Map [pos, pos+len) of a mappable area of region `index` (prot: PROT_*).
  * Returns NULL with errno set: EINVAL (pos not page aligned, range not
  * inside one mmap area, region not mappable, prot beyond the region's

@@ -2,13 +2,16 @@
 """Boot the sid kernel under QEMU (TCG) with a device served by `uvfio serve`
 attached through QEMU's vfio-user-pci client, and collect the guest's checks.
 
-  run_qemu.py --device edu|gpio [--memfd] --uvfio PATH
+  run_qemu.py --device edu|gpio [--memfd] [--trace] --uvfio PATH
+  run_qemu.py --device mtty --uvfio PATH   (mdev parent, one mtty-2 instance)
   run_qemu.py --device none       (harness only: no device, lists PCI devices)
   run_qemu.py --device qemu-edu   (reference: QEMU's own edu, same guest checks)
 
 The guest prints "CHECK <name> PASS|FAIL <detail>" lines and GUEST-DONE. The
 runner fails on any FAIL, on a missing GUEST-DONE, on a timeout, and if the
 server does not exit 0 on SIGTERM or leaves its socket behind. Exit 77 = skip.
+With --trace, QEMU reaches the server through `uvfio trace --json`: the guest's
+checks must pass unchanged, and the decoded traffic is checked too.
 """
 import argparse
 import os
@@ -19,12 +22,16 @@ import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import time
+import tty
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SKIP = 77
 # gpio: input patterns the host sets after the guest's n-th "GPIO-OUTPUTS-SET".
 GPIO_INPUTS = [0x5A3C, 0x0FF0]
+# mtty: the instance created on the mdev parent (uuid, socket, ptys, pty fds).
+MTTY = {}
 
 
 def log(msg):
@@ -65,7 +72,8 @@ def control(path, line):
 
 
 def start_server(args, tmp):
-    sock = os.path.join(tmp, "dev.sock")
+    # With --trace the proxy listens on dev.sock, where QEMU connects.
+    sock = os.path.join(tmp, "real.sock" if args.trace else "dev.sock")
     cmd = [args.uvfio, "serve", args.device, "--socket", sock]
     if args.device == "gpio":
         cmd += ["--control", os.path.join(tmp, "ctl.sock")]
@@ -82,6 +90,71 @@ def start_server(args, tmp):
         time.sleep(0.02)
     log(f"server: {' '.join(cmd)} (pid {srv.pid})")
     return srv, want
+
+
+def start_trace(args, tmp, server_sock):
+    """`uvfio trace --json` on dev.sock in front of the server."""
+    listen = os.path.join(tmp, "dev.sock")
+    out = open(os.path.join(tmp, "trace.json"), "wb")
+    err = open(os.path.join(tmp, "trace.err"), "wb")
+    cmd = [args.uvfio, "trace", "--listen", listen, "--connect", server_sock, "--json"]
+    tr = subprocess.Popen(cmd, stdout=out, stderr=err)
+    deadline = time.monotonic() + 5
+    while not os.path.exists(listen):
+        if tr.poll() is not None or time.monotonic() > deadline:
+            tr.kill()
+            tr.wait()
+            sys.exit(f"uvfio trace did not listen: {' '.join(cmd)}")
+        time.sleep(0.02)
+    time.sleep(0.05)
+    log(f"trace: {' '.join(cmd)} (pid {tr.pid})")
+    return tr
+
+
+def check_trace(args, tr, tmp, checks):
+    """Stops the proxy and checks what it decoded of QEMU's traffic."""
+    import json
+    tr.send_signal(signal.SIGTERM)
+    try:
+        rc = tr.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        tr.kill()
+        rc = tr.wait()
+    checks.add("trace-exit", rc == 0 and not os.path.exists(os.path.join(tmp, "dev.sock")),
+               f"SIGTERM: exit status {rc}")
+    try:
+        msgs = [json.loads(x) for x in open(os.path.join(tmp, "trace.json"))]
+    except ValueError as e:
+        checks.add("trace-json", False, f"a line is not JSON: {e}")
+        return
+    req = [m for m in msgs if not m["reply"]]
+    rep = [m for m in msgs if m["reply"]]
+    answered = sorted((m["dir"], m["msg_id"], m["cmd"]) for m in req if not m["no_reply"])
+    replies = sorted(("c2s" if m["dir"] == "s2c" else "s2c", m["msg_id"], m["cmd"])
+                     for m in rep)
+    checks.add("trace-replies", answered == replies and
+               all("latency_us" in m for m in rep),
+               f"{len(req)} requests ({sum(m['no_reply'] for m in req)} posted), "
+               f"{len(rep)} replies, each matched")
+    cmds = {m["cmd"] for m in req}
+    maps = [m for m in req if m["cmd"] == "DMA_MAP"]
+    irqs = [m for m in req if m["cmd"] == "DEVICE_SET_IRQS" and m["fds"]]
+    want = {"VERSION", "DEVICE_GET_INFO", "DEVICE_GET_REGION_INFO", "DEVICE_GET_IRQ_INFO",
+            "REGION_READ", "REGION_WRITE", "DMA_MAP", "DEVICE_SET_IRQS"}
+    checks.add("trace-commands", want <= cmds, "seen: " + " ".join(sorted(cmds)))
+    if args.memfd:
+        ok = any(m["fds"] == 1 for m in maps)
+        detail = f"{sum(m['fds'] for m in maps)} of {len(maps)} DMA_MAPs carried an fd"
+    else:
+        ok = maps and all(m["fds"] == 0 for m in maps)
+        detail = f"{len(maps)} DMA_MAPs, none with an fd"
+    checks.add("trace-dma-map", bool(ok), detail)
+    checks.add("trace-irq-fds", bool(irqs),
+               f"{len(irqs)} SET_IRQS with eventfds ({sum(m['fds'] for m in irqs)} fds)")
+    if args.device == "edu" and not args.memfd:
+        s2c = [m for m in req if m["dir"] == "s2c"]
+        checks.add("trace-server-dma", any(m["cmd"] in ("DMA_READ", "DMA_WRITE") for m in s2c),
+                   f"{len(s2c)} server-initiated DMA_READ/DMA_WRITE, each answered by QEMU")
 
 
 def stop_server(srv, socks, checks):
@@ -113,6 +186,9 @@ def qemu_command(args, kernel, initrd):
     if args.device in ("edu", "gpio"):
         q += ["-device", '{"driver":"vfio-user-pci","socket":'
                          '{"type":"unix","path":"/sock/dev.sock"}}']
+    elif args.device == "mtty":
+        q += ["-device", '{"driver":"vfio-user-pci","socket":{"type":"unix","path":'
+                         f'"/sock/{os.path.basename(MTTY["socket"])}"}}}}']
     elif args.device == "qemu-edu":
         q += ["-device", "edu,dma_mask=0xffffffff"]
     return q
@@ -172,6 +248,8 @@ def guest_line(args, tmp, line, q, checks):
         checks.add(f[1], f[2] == "PASS", f[3])
     elif "GPIO-OUTPUTS-SET" in line:
         gpio_round(args, tmp, line, q, checks)
+    elif "MTTY-" in line:
+        mtty_line(line, checks)
     return "GUEST-DONE" in line
 
 
@@ -203,15 +281,161 @@ def gpio_round(args, tmp, line, q, checks):
 gpio_round.count = 0
 
 
+def mdev(args, tmp, *words):
+    """uvfio mdev WORDS --control TMP/control; returns (status, stdout+stderr)."""
+    r = subprocess.run([args.uvfio, "mdev", *words, "--control",
+                        os.path.join(tmp, "control")], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=10)
+    return r.returncode, r.stdout.strip()
+
+
+def start_mtty(args, tmp, checks):
+    """The mdev parent mtty on TMP, one mtty-2 instance, its ptys opened raw."""
+    import json
+    ctl = os.path.join(tmp, "control")
+    cmd = [args.uvfio, "serve", "mdev", "mtty", "--dir", tmp]
+    logf = open(os.path.join(tmp, "server.log"), "wb")
+    srv = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 5
+    while not os.path.exists(ctl):
+        if srv.poll() is not None or time.monotonic() > deadline:
+            srv.kill()
+            srv.wait()
+            sys.exit(f"server did not create {ctl}: {' '.join(cmd)}\n"
+                     + open(logf.name, errors="replace").read())
+        time.sleep(0.02)
+    log(f"server: {' '.join(cmd)} (pid {srv.pid})")
+    rc, out = mdev(args, tmp, "create", "mtty-2", "--json")
+    try:
+        inst = json.loads(out)
+        ptys = inst["info"].split()[1:]
+        ok = rc == 0 and os.path.exists(inst["socket"]) and len(ptys) == 2
+    except (ValueError, KeyError) as e:
+        inst, ptys, ok = {}, [], False
+        out += f" ({e})"
+    checks.add("mdev-create", ok, f"uvfio mdev create mtty-2 -> {out}")
+    if not ok:
+        return srv, [ctl]
+    MTTY.update(uuid=inst["uuid"], socket=inst["socket"], ptys=ptys, fds=[], sent={})
+    for p in ptys:
+        fd = os.open(p, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        tty.setraw(fd)  # cfmakeraw
+        termios.tcflush(fd, termios.TCIOFLUSH)
+        MTTY["fds"].append(fd)
+    return srv, [ctl]
+
+
+def pty_read_line(fd, timeout):
+    """Reads from a pty up to a newline; returns (bytes, complete)."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while b"\n" not in data:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return data, False
+        r, _, _ = select.select([fd], [], [], left)
+        if r:
+            try:
+                data += os.read(fd, 4096)
+            except BlockingIOError:
+                pass
+    return data, True
+
+
+def mtty_line(line, checks):
+    """The guest's mtty markers: check its line on the pty, answer with ours."""
+    f = line[line.index("MTTY-"):].split(" ", 3) + ["", "", ""]
+    if f[0] == "MTTY-PORTS":
+        checks.add("mtty-ports-host", f[1] == str(len(MTTY.get("ptys", []))),
+                   f"guest has {f[1]} ttyS port(s) on the device, host has ptys "
+                   f"{' '.join(MTTY.get('ptys', []))}")
+        return
+    try:
+        port = int(f[1])
+        fd, pty = MTTY["fds"][port], MTTY["ptys"][port]
+    except (ValueError, IndexError, KeyError):
+        checks.add("mtty-marker", False, f"bad marker {line!r}")
+        return
+    if f[0] == "MTTY-SENT":
+        want = f[3].strip()
+        t0 = time.monotonic()
+        data, complete = pty_read_line(fd, 5)
+        got = data.decode("latin-1").rstrip("\n")
+        checks.add(f"mtty-host-rx-p{port}", complete and got == want,
+                   f"{pty} <- guest {f[2]}: {got!r}"
+                   + ("" if complete else " (NO NEWLINE within 5 s)")
+                   + f", want {want!r} ({(time.monotonic() - t0) * 1e3:.0f} ms)")
+        msg = f"hello-from-host-{os.urandom(4).hex()}-p{port}"
+        os.write(fd, msg.encode() + b"\n")
+        MTTY["sent"][port] = msg
+    elif f[0] == "MTTY-BULK-SENT":
+        mtty_bulk(port, int(f[2]), int(f[3]), checks)
+    elif f[0] == "MTTY-RECEIVED":
+        got = " ".join(f[2:]).strip()
+        want = MTTY["sent"].get(port)
+        checks.add(f"mtty-host-tx-p{port}", got == want,
+                   f"{pty} -> guest: guest read {got!r}, host wrote {want!r}")
+
+
+def mtty_bulk(port, n, seed, checks):
+    """n bytes of every value from the guest, then n others back (raw both ways)."""
+    fd, pty = MTTY["fds"][port], MTTY["ptys"][port]
+    want = bytes((k * 7 + seed) & 0xFF for k in range(n))
+    data, t0 = b"", time.monotonic()
+    deadline = t0 + 10
+    while len(data) < n and time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], max(0, deadline - time.monotonic()))
+        if r:
+            try:
+                data += os.read(fd, n - len(data))
+            except BlockingIOError:
+                pass
+    bad = next((k for k in range(len(data)) if data[k] != want[k]), None)
+    checks.add(f"mtty-host-bulk-rx-p{port}", data == want,
+               f"{pty}: {len(data)} of {n} bytes from the guest"
+               + (" as written" if bad is None else
+                  f"; byte {bad} is 0x{data[bad]:02x}, guest wrote 0x{want[bad]:02x}")
+               + f" ({(time.monotonic() - t0) * 1e3:.0f} ms)")
+    out = bytes((k * 13 + seed + 1) & 0xFF for k in range(n))
+    done, deadline = 0, time.monotonic() + 10
+    while done < n and time.monotonic() < deadline:
+        _, w, _ = select.select([], [fd], [], max(0, deadline - time.monotonic()))
+        if w:
+            try:
+                done += os.write(fd, out[done:])
+            except BlockingIOError:
+                pass
+    if done < n:
+        checks.add(f"mtty-host-bulk-tx-p{port}", False,
+                   f"{pty}: wrote only {done} of {n} bytes in 10 s")
+
+
+def stop_mtty(args, tmp, checks):
+    """Removes the instance: its socket must go; the parent keeps running."""
+    for fd in MTTY.get("fds", []):
+        os.close(fd)
+    if "uuid" not in MTTY:
+        return
+    rc, out = mdev(args, tmp, "remove", MTTY["uuid"])
+    gone = not os.path.exists(MTTY["socket"])
+    rc2, left = mdev(args, tmp, "list")
+    checks.add("mdev-remove", rc == 0 and gone and rc2 == 0 and MTTY["uuid"] not in left,
+               f"uvfio mdev remove {MTTY['uuid']}: status {rc} {out!r}, socket "
+               + ("removed" if gone else "LEFT BEHIND") + f", list after: {left!r}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--device", required=True, choices=["edu", "gpio", "none", "qemu-edu"])
+    ap.add_argument("--device", required=True,
+                    choices=["edu", "gpio", "mtty", "none", "qemu-edu"])
     ap.add_argument("--memfd", action="store_true",
                     help="guest RAM in a shared memfd: the server gets fds with DMA_MAP")
     ap.add_argument("--uvfio", help="path of the uvfio binary")
     ap.add_argument("--timeout", type=float, default=150)
     ap.add_argument("--console", action="store_true", help="print the whole guest console")
     ap.add_argument("--append", default="quiet", help="extra kernel command line")
+    ap.add_argument("--trace", action="store_true",
+                    help="put `uvfio trace` between QEMU and the server, check its output")
     args = ap.parse_args()
     if os.geteuid() != 0:
         log("SKIP: the guest tests need root (chroot, mount namespaces)")
@@ -239,7 +463,7 @@ def main():
     log(f"device: {args.device}" + (f", {dma}" if args.device == "edu" else ""))
 
     tmp = tempfile.mkdtemp(prefix="uvfio-guest-")
-    srv = None
+    srv = tr = None
     checks = Checks()
     try:
         for f in (kernel, initrd):  # QEMU sees them in /sock
@@ -249,10 +473,20 @@ def main():
                 shutil.copy(f, tmp)
         if args.device in ("edu", "gpio"):
             srv, socks = start_server(args, tmp)
+            if args.trace:
+                tr = start_trace(args, tmp, socks[0])
         checks = Checks()
+        if args.device == "mtty":
+            srv, socks = start_mtty(args, tmp, checks)
+            if checks.failed():
+                raise SystemExit(1)
         done, console = run_guest(args, chroot, tmp, kernel, initrd, checks)
         if not done:
             checks.add("guest-done", False, "no GUEST-DONE on the console")
+        if tr:
+            check_trace(args, tr, tmp, checks)
+        if args.device == "mtty":
+            stop_mtty(args, tmp, checks)
         if srv:
             stop_server(srv, socks, checks)
             if checks.failed():
@@ -261,6 +495,9 @@ def main():
                     for line in f.read().splitlines()[-40:]:
                         log("  | " + line)
     finally:
+        if tr and tr.poll() is None:
+            tr.kill()
+            tr.wait()
         if srv and srv.poll() is None:
             srv.kill()
             srv.wait()

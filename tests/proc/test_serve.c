@@ -189,6 +189,31 @@ static void test_edu_socket_lifecycle(void **state)
 	assert_contains(slurp(f->err), "info:");
 }
 
+/*
+ * The socket file appears only once it accepts connections: a client that
+ * waits for the path and connects at once is never refused (the server
+ * listens under a temporary name and renames it into place).
+ */
+static void test_socket_appears_listening(void **state)
+{
+	struct proc_fixture *f = *state;
+	struct stat st;
+
+	for (int round = 0; round < 20; round++) {
+		pid_t pid = spawn(f, "serve", "testdev", "--socket", f->sock, NULL);
+		int fd = -1;
+
+		for (int t = 0; t < 50000 && lstat(f->sock, &st); t++)
+			usleep(100);
+		assert_int_equal(lstat(f->sock, &st), 0);
+		fd = try_connect(f->sock);
+		assert_true(fd >= 0);
+		close(fd);
+		assert_int_equal(kill(pid, SIGTERM), 0);
+		assert_int_equal(wait_exit(pid, 5000), 0);
+	}
+}
+
 static void test_sigint_and_mode(void **state)
 {
 	struct proc_fixture *f = *state;
@@ -297,6 +322,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_edu_socket_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_appears_listening, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigint_and_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_path_in_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gpio_control, setup, teardown),

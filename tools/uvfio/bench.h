@@ -15,6 +15,10 @@
 int bench_dma_map(int argc, char **argv);
 int bench_rtt(int argc, char **argv);
 int bench_migrate(int argc, char **argv);
+/* bench_dev.c */
+int bench_posted(int argc, char **argv);
+int bench_mmio(int argc, char **argv);
+int bench_dma(int argc, char **argv);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t bench_now_ns(void);

@@ -11,6 +11,9 @@ static const struct uvfio_command benches[] = {
 	{ "dma-map", "DMA space: map N windows, random translates, unmap (ns/op)", bench_dma_map },
 	{ "rtt", "client round trip and message DMA vs raw-socket floors", bench_rtt },
 	{ "migrate", "migrate a testdev with N MiB of state vs the raw-socket floor", bench_migrate },
+	{ "posted", "N posted (No_reply) REGION_WRITEs vs N with replies (ops/s)", bench_posted },
+	{ "mmio", "4-byte access through the BAR mmap vs REGION_READ (ns)", bench_mmio },
+	{ "dma", "1 MiB DMA into an fd-backed window vs memcpy (% of bandwidth)", bench_dma },
 };
 
 #define N_BENCHES (sizeof(benches) / sizeof(benches[0]))

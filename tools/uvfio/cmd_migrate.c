@@ -25,12 +25,21 @@
 #include <uvfio/migrate.h>
 
 #include "commands.h"
+#include "progress.h"
+#include "tool_error.h"
 
-struct progress {
+/* Progress on stderr: the shared bar on a terminal (one line per phase and
+ * round), a line per finished pre-copy round otherwise. */
+struct mig_progress {
 	bool tty, json;
 	unsigned int last_iter;
 	double t0;
-	double last_draw;
+	bool started;
+	const char *phase;
+	unsigned int round;
+	uint64_t base; /* stream bytes before this bar's first chunk */
+	char label[48];
+	struct progress bar;
 };
 
 static double mono_ms(void)
@@ -48,27 +57,42 @@ static double rate_mibps(uint64_t bytes, double ms)
 
 static void on_progress(const struct uvfio_migrate_stats *s, void *opaque)
 {
-	struct progress *p = opaque;
+	struct mig_progress *p = opaque;
+	bool done = !strcmp(s->phase, "done");
+	unsigned int round = s->iterations + !strcmp(s->phase, "precopy");
 	double t = mono_ms();
 
 	if (p->json)
 		return;
 	if (p->tty) {
-		/* redraw at most 10 times a second, and at the end */
-		if (t - p->last_draw < 100 && strcmp(s->phase, "done"))
+		if (p->started && (done || strcmp(s->phase, p->phase) || round != p->round)) {
+			progress_update(&p->bar, s->bytes - p->base);
+			progress_done(&p->bar); /* this round's line stays */
+			p->started = false;
+			p->base = s->bytes;
+		}
+		/* A round's end is reported before the next round has data:
+		 * start the next bar with its first bytes. */
+		if (done || (!p->started && s->bytes == p->base))
 			return;
-		p->last_draw = t;
-		printf("\r%-8s round %-3u %10.1f MiB  %8.1f MiB/s%s", s->phase,
-		       s->iterations + !strcmp(s->phase, "precopy"), (double)s->bytes / (1 << 20),
-		       rate_mibps(s->bytes, t - p->t0), strcmp(s->phase, "done") ? "" : "\n");
-		fflush(stdout);
+		if (!p->started) {
+			if (!strcmp(s->phase, "precopy"))
+				snprintf(p->label, sizeof(p->label), "migrate: precopy round %u", round);
+			else
+				snprintf(p->label, sizeof(p->label), "migrate: %s", s->phase);
+			progress_start(&p->bar, p->label, 0, PROGRESS_BYTES);
+			p->started = true;
+			p->phase = s->phase;
+			p->round = round;
+		}
+		progress_update(&p->bar, s->bytes - p->base);
 		return;
 	}
 	/* Not a terminal: a line per finished pre-copy round; the summary follows. */
 	while (p->last_iter < s->iterations) {
 		p->last_iter++;
-		printf("precopy round %u done: %llu bytes so far, %.1f MiB/s\n", p->last_iter,
-		       (unsigned long long)s->bytes, rate_mibps(s->bytes, t - p->t0));
+		fprintf(stderr, "precopy round %u done: %llu bytes so far, %.1f MiB/s\n",
+			p->last_iter, (unsigned long long)s->bytes, rate_mibps(s->bytes, t - p->t0));
 	}
 }
 
@@ -102,7 +126,8 @@ static int open_sock(const char *path, struct uvfio_client **c)
 		return -ENAMETOOLONG;
 	ret = uvfio_client_open(loc, NULL, c);
 	if (ret)
-		fprintf(stderr, "uvfio migrate: %s: %s\n", path, strerror(-ret));
+		tool_error(path, -ret, ret == -ECONNREFUSED || ret == -ENOENT
+					       ? "is 'uvfio serve' running?" : NULL);
 	return ret;
 }
 
@@ -117,7 +142,7 @@ int cmd_migrate(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct progress pr = { 0 };
+	struct mig_progress pr = { 0 };
 	struct uvfio_migrate_opts o = { 0 };
 	struct uvfio_migrate_stats st = { 0 };
 	struct uvfio_client *src = NULL, *dst = NULL;
@@ -166,7 +191,7 @@ int cmd_migrate(int argc, char **argv)
 	if (open_sock(to, &dst))
 		goto out;
 
-	pr.tty = isatty(STDOUT_FILENO);
+	pr.tty = isatty(STDERR_FILENO);
 	pr.t0 = mono_ms();
 	o.progress = on_progress;
 	o.opaque = &pr;
@@ -174,8 +199,8 @@ int cmd_migrate(int argc, char **argv)
 	o.why_len = sizeof(why);
 	ret = uvfio_migrate(src, dst, &o, &st);
 	if (ret) {
-		if (pr.tty && !pr.json)
-			printf("\n");
+		if (pr.started)
+			progress_done(&pr.bar);
 		fprintf(stderr, "uvfio migrate: failed: %s (source left running, destination reset)\n",
 			why[0] ? why : strerror(-ret));
 		goto out;

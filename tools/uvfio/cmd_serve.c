@@ -29,6 +29,7 @@
 
 #include "commands.h"
 #include "devices/registry.h"
+#include "sd_listen.h"
 
 #define SERVE_MAX_DEVICE_ARGS 64
 
@@ -52,7 +53,8 @@ static void usage(FILE *out)
 		"SIGTERM. QEMU attaches it with\n"
 		"  -device '{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"PATH\"}}'\n"
 		"\n"
-		"  --socket PATH   the socket to listen on (must not exist)\n"
+		"  --socket PATH   the socket to listen on (must not exist); not needed when\n"
+		"                  systemd passes a socket (LISTEN_FDS=1, fd 3), which wins\n"
 		"  --mode OCTAL    file mode of the socket (default 0600)\n"
 		"  -v, --verbose   trace every command (default: one line per connection event)\n"
 		"  --list          name the devices and what they are\n"
@@ -181,8 +183,8 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 		fprintf(stderr, "uvfio: serve: no DEVICE given (see 'uvfio serve --list')\n");
 		return UVFIO_EXIT_USAGE;
 	}
-	if (!a->socket) {
-		fprintf(stderr, "uvfio: serve: --socket PATH is required\n");
+	if (!a->socket && !sd_listen_requested()) {
+		fprintf(stderr, "uvfio: serve: --socket PATH is required (or a socket from systemd)\n");
 		return UVFIO_EXIT_USAGE;
 	}
 	return 0;
@@ -362,10 +364,25 @@ int cmd_serve(int argc, char **argv)
 	}
 	opts.mode = a.mode;
 	opts.listen_fd = -1;
-	ret = socket_in_use(a.socket);
+	if (sd_listen_requested()) { /* systemd socket activation: --socket is ignored */
+		opts.listen_fd = sd_listen_fd();
+		if (opts.listen_fd < 0) {
+			fprintf(stderr, "uvfio: serve: systemd socket (LISTEN_FDS): %s\n",
+				opts.listen_fd == -EINVAL ? "want exactly one socket"
+							  : "fd 3 is not a listening UNIX stream socket");
+			goto out_unregister;
+		}
+		a.socket = NULL;
+	}
+	ret = a.socket ? socket_in_use(a.socket) : 0;
 	if (!ret)
 		ret = uvfio_server_create(sd.dev, a.socket, &opts, &srv);
 	if (ret) {
+		if (!a.socket) {
+			fprintf(stderr, "uvfio: serve: cannot serve on the systemd socket: %s\n",
+				strerror(-ret));
+			goto out_unregister;
+		}
 		fprintf(stderr, "uvfio: serve: cannot listen on '%s': %s%s\n", a.socket,
 			strerror(-ret), server_error_hint(ret));
 		goto out_unregister;
