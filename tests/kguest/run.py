@@ -37,8 +37,6 @@ SKIP = 77
 # edu-driver checks that cannot pass on noiommu with today's client API.
 NOIOMMU_GAPS = {
     "dma map": "noiommu DMA needs physical addresses; the client API maps IOVAs only",
-    "msi on eventfd": "an MSI is a DMA write and needs bus master, which edu-driver "
-                      "enables only after a successful dma map",
 }
 EDU_REQUIRED = {"identification", "liveness", "factorial", "dma map", "msi on eventfd",
                 "interrupt ack"}
