@@ -5,7 +5,7 @@
 set -eu
 
 build_pkgs="gcc make meson ninja-build pkg-config libcmocka-dev python3 scdoc"
-test_pkgs="$build_pkgs debootstrap qemu-system-x86 busybox-static cpio gzip xz-utils kmod clang libclang-rt-14-dev valgrind"
+test_pkgs="$build_pkgs flex bison bc libelf-dev debootstrap qemu-system-x86 busybox-static cpio gzip xz-utils kmod clang libclang-rt-14-dev valgrind"
 
 case "${1:-build}" in
 build) want=$build_pkgs ;;

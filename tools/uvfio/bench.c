@@ -68,7 +68,7 @@ static void print_members(FILE *out, const struct bench_kv *kv, size_t n, bool f
 		if (kv[i].integer)
 			fprintf(out, "%llu", (unsigned long long)kv[i].value);
 		else
-			fprintf(out, "%.1f", kv[i].value);
+			fprintf(out, "%.4g", kv[i].value); /* ratios need 3 decimals */
 	}
 	fputs("}\n", out);
 }
