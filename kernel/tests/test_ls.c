@@ -101,6 +101,13 @@ static int setup(void **state)
 	fake_pci(&tree, "0000:00:09.0", 9, "vfio-pci", 3);
 	write_attr("0000:00:09.0", "vendor", "0x1234");
 	write_attr("0000:00:09.0", "device", "0x11e8");
+	/* SR-IOV: a PF with 2 of 4 VFs enabled, and one of its VFs. */
+	fake_pci(&tree, "0000:00:0a.0", 10, "vfio-pci", -1);
+	write_attr("0000:00:0a.0", "sriov_totalvfs", "4");
+	write_attr("0000:00:0a.0", "sriov_numvfs", "2");
+	fake_pci(&tree, "0000:00:0a.1", 11, "vfio-pci", -1);
+	fake_link(&tree, "sys/devices/pci0000:00/0000:00:0a.1/physfn",
+		  "sys/devices/pci0000:00/0000:00:0a.0");
 	fake_file(&tree, "dev/vfio/5");
 	fake_file(&tree, "dev/vfio/9");
 	fake_file(&tree, "dev/vfio/devices/vfio3");
@@ -213,6 +220,10 @@ static void test_ls_json(void **state)
 	expect(out, frag);
 	/* No group, host driver: not VFIO-capable. */
 	assert_null(strstr(out, "0000:00:08.0"));
+	/* SR-IOV roles as sysfs shows them. */
+	expect(out, "\"problem\":\"no /dev/vfio node\",\"sriov\":\"pf\",\"num_vfs\":2,"
+		    "\"total_vfs\":4}");
+	expect(out, "\"sriov\":\"vf\",\"physfn\":\"0000:00:0a.0\"}");
 
 	/* Sockets: the live one answered GET_INFO, the dead one is an error. */
 	PATHF(frag, "{\"path\":\"%s/dead.sock\",\"ok\":false,\"error\":\"Connection refused\"}",

@@ -61,6 +61,50 @@ static int skip_dots(const struct dirent *de)
 	return de->d_name[0] != '.';
 }
 
+/*
+ * SR-IOV as sysfs shows it: a PF has sriov_totalvfs (and sriov_numvfs), a VF
+ * a physfn link. (The VF token is not in sysfs: vfio-pci keeps it private.)
+ */
+struct sriov_status {
+	int role; /* 0 neither, 1 PF, 2 VF */
+	long num_vfs, total_vfs;
+	char physfn[64];
+};
+
+static long read_long(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	long v = -1;
+
+	if (!fp)
+		return -1;
+	if (fscanf(fp, "%ld", &v) != 1)
+		v = -1;
+	fclose(fp);
+	return v;
+}
+
+static void sriov_status(const char *bdf, struct sriov_status *st)
+{
+	char p[PATH_MAX];
+	const char *root = kvfio_sysfs_root();
+
+	memset(st, 0, sizeof(*st));
+	if (!kvfio_path(p, sizeof(p), "%s/bus/pci/devices/%s/physfn", root, bdf) &&
+	    !kvfio_readlink_base(p, st->physfn, sizeof(st->physfn))) {
+		st->role = 2;
+		return;
+	}
+	if (kvfio_path(p, sizeof(p), "%s/bus/pci/devices/%s/sriov_totalvfs", root, bdf))
+		return;
+	st->total_vfs = read_long(p);
+	if (st->total_vfs < 0)
+		return;
+	st->role = 1;
+	if (!kvfio_path(p, sizeof(p), "%s/bus/pci/devices/%s/sriov_numvfs", root, bdf))
+		st->num_vfs = read_long(p);
+}
+
 static int list_pci(int json)
 {
 	struct dirent **names = NULL;
@@ -78,12 +122,14 @@ static int list_pci(int json)
 		printf("%-13s %-10s %-6s %-14s %s\n", "PCI DEVICE", "ID", "GROUP", "DRIVER", "USABLE");
 	for (int i = 0; i < n; i++) {
 		struct kvfio_pci_status s;
+		struct sriov_status sr;
 
 		if (kvfio_pci_status(names[i]->d_name, &s))
 			continue;
 		/* VFIO-capable: has an IOMMU group, or is already on vfio. */
 		if (!s.group[0] && !s.bound)
 			continue;
+		sriov_status(s.bdf, &sr);
 		if (json) {
 			printf("%s{\"bdf\":", shown ? "," : "");
 			json_str(s.bdf);
@@ -102,6 +148,13 @@ static int list_pci(int json)
 			json_str(opt_str(s.cdev_node));
 			printf(",\"usable\":%s,\"problem\":", s.usable ? "true" : "false");
 			json_str(opt_str(s.problem));
+			if (sr.role == 1)
+				printf(",\"sriov\":\"pf\",\"num_vfs\":%ld,\"total_vfs\":%ld",
+				       sr.num_vfs, sr.total_vfs);
+			else if (sr.role == 2) {
+				printf(",\"sriov\":\"vf\",\"physfn\":");
+				json_str(sr.physfn);
+			}
 			putchar('}');
 		} else {
 			char id[32];
@@ -115,6 +168,10 @@ static int list_pci(int json)
 				       ", " : "", s.group_node);
 			else
 				printf("  %s", s.problem);
+			if (sr.role == 1)
+				printf("  [SR-IOV PF: %ld/%ld VFs]", sr.num_vfs, sr.total_vfs);
+			else if (sr.role == 2)
+				printf("  [SR-IOV VF of %s]", sr.physfn);
 			putchar('\n');
 		}
 		shown++;
