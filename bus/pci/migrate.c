@@ -154,14 +154,19 @@ static int parse_pci(struct uvfio_pci_device *p, const void *val, size_t len,
 
 static void apply_pci(struct uvfio_pci_device *p, const struct pci_state *st)
 {
+	uint8_t sriov[PCI_EXT_CAP_SRIOV_SIZEOF];
 	uint16_t cmd;
 
 	pthread_mutex_lock(&p->lock);
+	/* SR-IOV state stays the destination's: VFs are devices of their own,
+	 * not part of the PF's stream, and VF Enable must match them. */
+	pci_sriov_save_locked(p, sriov);
 	for (uint32_t i = 0; i < p->cfg_size; i++) {
 		uint8_t m = p->wmask[i] | p->w1cmask[i];
 
 		p->cfg[i] = (uint8_t)((p->cfg[i] & ~m) | (st->cfg[i] & m));
 	}
+	pci_sriov_restore_locked(p, sriov);
 	/* The INTx line is the device's state, not a client-writable bit. */
 	put_le(p->cfg, PCI_STATUS, 2,
 	       (cfg_rd16(p, PCI_STATUS) & ~PCI_STATUS_INTERRUPT) |

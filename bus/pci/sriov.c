@@ -73,6 +73,13 @@ static bool touches(uint32_t pos, uint32_t len, uint32_t reg, uint32_t size)
 	return pos < reg + size && reg < pos + len;
 }
 
+/* The byte at `b` before the write of [pos, pos+len): old[] or untouched. */
+static uint8_t byte_before(const struct uvfio_pci_device *p, uint32_t b, uint32_t pos,
+			   uint32_t len, const uint8_t *old)
+{
+	return b >= pos && b < pos + len ? old[b - pos] : p->cfg[b];
+}
+
 /*
  * After the masked write: NumVFs only changes while VF Enable is clear and
  * to a value <= TotalVFs; a VF Enable change is queued for
@@ -86,8 +93,9 @@ void pci_sriov_written_locked(struct uvfio_pci_device *pdev, uint32_t pos,
 	uint16_t vfe_now, vfe_old, n;
 
 	if (touches(pos, len, num, 2)) {
-		/* pos..pos+len is one dword chunk; NumVFs sits alone in it. */
-		uint16_t prev = (uint16_t)(old[num - pos] | old[num + 1 - pos] << 8);
+		/* The write may cover one byte of NumVFs only. */
+		uint16_t prev = (uint16_t)(byte_before(pdev, num, pos, len, old) |
+					   byte_before(pdev, num + 1, pos, len, old) << 8);
 
 		n = cfg_rd16(pdev, num);
 		if (cfg_rd16(pdev, ctrl) & PCI_SRIOV_CTRL_VFE) {
@@ -105,8 +113,13 @@ void pci_sriov_written_locked(struct uvfio_pci_device *pdev, uint32_t pos,
 		return;
 	vfe_old = old[ctrl - pos] & PCI_SRIOV_CTRL_VFE;
 	vfe_now = cfg_rd16(pdev, ctrl) & PCI_SRIOV_CTRL_VFE;
-	if (vfe_old != vfe_now)
-		pdev->sriov_pending = vfe_now ? cfg_rd16(pdev, num) : 0;
+	if (vfe_old == vfe_now)
+		return;
+	/* Enabling 0 VFs, or disabling when none came up: nothing to do. */
+	if (vfe_now && cfg_rd16(pdev, num))
+		pdev->sriov_pending = cfg_rd16(pdev, num);
+	else if (!vfe_now && pdev->sriov_num_vfs)
+		pdev->sriov_pending = 0;
 }
 
 /* Run the PF's hook for a queued VF Enable change; undo it on failure. */

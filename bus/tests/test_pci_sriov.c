@@ -118,6 +118,18 @@ static void test_numvfs_and_enable(void **state)
 	assert_int_equal(hook_last, 0);
 	assert_int_equal(cfg_read(p, SR + PCI_SRIOV_CTRL, 2), 0);
 	assert_int_equal(uvfio_pci_sriov_num_vfs(p), 0);
+	/* Byte writes of NumVFs follow the same rules. */
+	cfg_write(p, SR + PCI_SRIOV_NUM_VF + 1, 1, 1); /* 256 > TotalVFs */
+	assert_int_equal(cfg_read(p, SR + PCI_SRIOV_NUM_VF, 2), 3);
+	cfg_write(p, SR + PCI_SRIOV_NUM_VF, 1, 2);
+	assert_int_equal(cfg_read(p, SR + PCI_SRIOV_NUM_VF, 2), 2);
+	/* VF Enable with NumVFs 0: no VFs to bring up, no hook call. */
+	cfg_write(p, SR + PCI_SRIOV_NUM_VF, 4, 0);
+	hook_calls = 0;
+	cfg_write(p, SR + PCI_SRIOV_CTRL, 2, PCI_SRIOV_CTRL_VFE);
+	cfg_write(p, SR + PCI_SRIOV_CTRL, 2, 0);
+	assert_int_equal(hook_calls, 0);
+	cfg_write(p, SR + PCI_SRIOV_NUM_VF, 2, 3);
 	/* A refused enable leaves VF Enable clear. */
 	hook_ret = -ENOMEM;
 	cfg_write(p, SR + PCI_SRIOV_CTRL, 2, PCI_SRIOV_CTRL_VFE);
