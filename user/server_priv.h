@@ -73,6 +73,9 @@ struct uvfio_server {
 	uint32_t max_xfer;
 	uint32_t msg_timeout_ms;
 	uint32_t max_msg_size;
+	uint32_t allow_uids[UVFIO_SERVER_MAX_ALLOW];
+	uint32_t allow_gids[UVFIO_SERVER_MAX_ALLOW];
+	size_t n_allow_uids, n_allow_gids;
 	pthread_t owner;  /* the thread in dispatch: the only one that may
 			     use the socket (message-based DMA included) */
 	bool dispatching;
