@@ -26,6 +26,9 @@ ninja -C $dir >$dir.ninja.log 2>&1 || { tail -30 $dir.ninja.log; exit 1; }
 mkdir -p $dir/crashes
 
 total=0; crashes=0; status=0
+# One line per target in meson's testlog format: check.sh counts them.
+results=$dir/fuzz-testlog.json
+: >$results
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 for t in $targets; do
@@ -42,8 +45,10 @@ for t in $targets; do
 		crashes=$((crashes + 1)); status=1
 		echo "fuzz_$t: CRASH after $runs executions (exit $rc); see $log"
 		grep -m3 -E 'ERROR|runtime error|SUMMARY|Test unit written' $log
+		echo "{\"name\": \"fuzz_$t\", \"result\": \"FAIL\"}" >>$results
 	else
 		echo "fuzz_$t: $runs executions in ${secs}s, no crash"
+		echo "{\"name\": \"fuzz_$t\", \"result\": \"OK\"}" >>$results
 	fi
 done
 echo "fuzz: $total executions, $crashes crashes"
