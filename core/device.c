@@ -289,11 +289,13 @@ void uvfio_device_close(struct uvfio_device *dev)
 			dev->ops->close_device(dev);
 		/* Nobody has the device open: no client may keep our eventfds. */
 		uvfio_irq_release_all(dev);
-		/* Nor a migration half done (a client that left mid-save or
-		 * mid-load): the next opener finds it RUNNING, as the kernel's
-		 * migration drivers leave a device at close. The stream is
-		 * dropped, never loaded. */
-		uvfio_mig_reset_state(dev);
+		/*
+		 * A client gone mid-migration must not leave the next one a
+		 * device in STOP_COPY or RESUMING: as the kernel's drivers do at
+		 * close (mlx5, hisi), the state is RUNNING again.
+		 */
+		if (dev->ops->mig_ops)
+			uvfio_mig_reset_state(dev);
 	}
 	dev->open_count--;
 	pthread_mutex_unlock(&dev->open_lock);

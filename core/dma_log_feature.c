@@ -117,11 +117,39 @@ static int log_start(struct uvfio_device *dev, struct uvfio_dma *dma, uint8_t *d
 	return 0;
 }
 
+/*
+ * Report `words` bitmap words for [iova, iova + length) into out, which
+ * need not be u64-aligned (it sits in a message): 64 words at a time
+ * through an aligned bounce buffer, each chunk a whole number of report
+ * pages from a 64-page boundary, so clear-on-read sees whole pages.
+ */
+static int report_into(struct uvfio_dma *dma, uint64_t iova, uint64_t length,
+		       uint64_t pgsize, uint64_t words, uint8_t *out)
+{
+	uint64_t chunk[64];
+
+	for (uint64_t done = 0; done < words;) {
+		uint64_t nw = words - done < 64 ? words - done : 64;
+		uint64_t off = done * 64 * pgsize;
+		uint64_t clen = length - off < nw * 64 * pgsize ? length - off : nw * 64 * pgsize;
+		int ret;
+
+		memset(chunk, 0, sizeof(chunk));
+		ret = uvfio_dma_log_report(dma, iova + off, clen, pgsize, chunk,
+					   (size_t)nw * sizeof(uint64_t));
+		if (ret)
+			return ret;
+		memcpy(out + done * sizeof(uint64_t), chunk, (size_t)nw * sizeof(uint64_t));
+		done += nw;
+	}
+	return 0;
+}
+
 static int log_report(struct uvfio_dma *dma, uint8_t *data, size_t len,
 		      size_t *out_len)
 {
 	uint64_t iova = rd64(data, 0), length = rd64(data, 8), pgsize = rd64(data, 16);
-	uint64_t end, pages, words;
+	uint64_t end, words;
 	size_t bytes;
 	int ret;
 
@@ -131,34 +159,13 @@ static int log_report(struct uvfio_dma *dma, uint8_t *data, size_t len,
 		return -EOVERFLOW;
 	if (!length)
 		return -EINVAL;
-	pages = (length - 1) / pgsize + 1;
-	words = (pages - 1) / 64 + 1;
+	words = ((length - 1) / pgsize) / 64 + 1;
 	if (words > (len - REPORT_FIXED) / sizeof(uint64_t))
 		return -EINVAL; /* argsz leaves no room for the bitmap */
 	bytes = (size_t)words * sizeof(uint64_t);
-	memset(data + REPORT_FIXED, 0, bytes);
-	/* The bitmap is u64-aligned in no buffer we know of: use a bounce. */
-	{
-		uint64_t chunk[64];
-		uint64_t done = 0;
-
-		while (done < words) {
-			uint64_t nw = words - done < 64 ? words - done : 64;
-			uint64_t off = done * 64 * pgsize;
-			uint64_t clen = nw * 64 * pgsize;
-
-			if (clen > length - off)
-				clen = length - off;
-			memset(chunk, 0, sizeof(chunk));
-			ret = uvfio_dma_log_report(dma, iova + off, clen, pgsize, chunk,
-						   (size_t)nw * sizeof(uint64_t));
-			if (ret)
-				return ret;
-			memcpy(data + REPORT_FIXED + done * sizeof(uint64_t), chunk,
-			       (size_t)nw * sizeof(uint64_t));
-			done += nw;
-		}
-	}
+	ret = report_into(dma, iova, length, pgsize, words, data + REPORT_FIXED);
+	if (ret)
+		return ret;
 	*out_len = REPORT_FIXED + bytes;
 	return 0;
 }

@@ -309,7 +309,10 @@ static int feature_data_size(struct uvfio_device *dev, uint32_t flags, void *dat
 	ret = uvfio_check_feature(flags, len, VFIO_DEVICE_FEATURE_GET, sizeof(ds));
 	if (ret != 1)
 		return ret;
+	/* Under mig_lock: the estimate must not race an arc building the stream. */
+	pthread_mutex_lock(&dev->mig_lock);
 	ret = mig->data_size(dev, &n);
+	pthread_mutex_unlock(&dev->mig_lock);
 	if (ret)
 		return ret > 0 ? -ret : ret;
 	ds.stop_copy_length = n;

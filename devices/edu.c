@@ -29,7 +29,8 @@
  *   - A factorial completes in the write that starts it: the computing bit
  *     (status bit 0) always reads 0 and the completion IRQ comes at once.
  *   - A DMA runs right after the write that starts it has been handled, from
- *     the serve loop (the sample's event fd), not inside that write: command
+ *     the server's fd callback (the sample's event fd, registered with
+ *     uvfio_server_add_fd), not inside that write: command
  *     bit 0 reads 1 until it is done, as on QEMU. Not inside the write,
  *     because QEMU serves DMA_READ/WRITE requests (RAM not shared with the
  *     server) from its main loop, which needs the BQL, and the vCPU holds
@@ -52,6 +53,12 @@
  *     raised when asked for, so a driver waiting for it wakes up. Starting
  *     a new transfer clears bit 31.
  *   - Device reset (and the last close) clears every register and the buffer.
+ *
+ * Migration (STOP_COPY, stream "edu" v1 inside the PCI bus's stream): the
+ * registers, the buffer, pending interrupts and the DMA registers. A
+ * finished transfer moves as its outcome (buffer, command bits, IRQ 0x100);
+ * one started but not yet run when the device stopped is held back and runs
+ * on the destination once it is RUNNING (or on the source if it resumes).
  */
 #include <errno.h>
 #include <pthread.h>

@@ -27,6 +27,9 @@
  *
  * The host sets the inputs and reads the outputs over the control socket
  * (--control PATH; protocol in gpio_control.h).
+ *
+ * Migration (STOP_COPY, stream "gpio" v1): inputs, outputs, IRQ enable,
+ * filters and the latched status; the INTx line comes with config space.
  */
 #include <errno.h>
 #include <pthread.h>

@@ -18,6 +18,10 @@
  * dispatches to us under its lock). A BAR handler may run without the
  * parent's lock, so it never calls into the parent while holding ours:
  * restarting the pty watch waits until ours is released.
+ *
+ * Migration (STOP_COPY, stream "mtty" v1): each port's 16550A state (FIFO
+ * contents included) and interrupt lines; a stream with another port count
+ * is refused. Like the kernel sample's, the ptys stay with their host.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +58,7 @@ struct mtty_dev {
 	pthread_mutex_t lock;
 	unsigned int nr_ports;
 	bool irq;		/* the function's line: OR of the ports */
+	bool stopped;		/* migration STOP: take nothing from the ptys */
 	struct mtty_port port[2];
 };
 
@@ -142,7 +147,8 @@ static void port_readable(void *opaque)
 
 	pthread_mutex_lock(&d->lock);
 	room = uart16550_rx_room(&pt->uart);
-	if (!room) {
+	/* Stopped: the state is being saved; bytes wait in the pty. */
+	if (!room || d->stopped) {
 		uvfio_mdev_unwatch_fd(d->parent, pt->master);
 		pt->watching = false;
 	} else {
@@ -253,8 +259,11 @@ static int mtty_reset(struct uvfio_pci_device *pdev)
 	struct mtty_dev *d = uvfio_pci_priv(pdev);
 
 	pthread_mutex_lock(&d->lock);
-	for (unsigned int i = 0; i < d->nr_ports; i++)
+	for (unsigned int i = 0; i < d->nr_ports; i++) {
 		uart16550_reset(&d->port[i].uart);
+		d->port[i].rewatch = true;
+	}
+	d->stopped = false; /* reset leaves migration states: RUNNING */
 	pthread_mutex_unlock(&d->lock);
 	rewatch_ports(d);
 	return 0;
@@ -344,12 +353,27 @@ static int mtty_load(struct uvfio_pci_device *pdev, struct uvfio_mig_reader *r)
 	return 0;
 }
 
+static int mtty_set_running(struct uvfio_pci_device *pdev, bool running)
+{
+	struct mtty_dev *d = uvfio_pci_priv(pdev);
+
+	pthread_mutex_lock(&d->lock);
+	d->stopped = !running;
+	for (unsigned int i = 0; running && i < d->nr_ports; i++)
+		d->port[i].rewatch = true;
+	pthread_mutex_unlock(&d->lock);
+	if (running)
+		rewatch_ports(d);
+	return 0;
+}
+
 static const struct uvfio_pci_ops mtty_pci_ops = {
 	.reset = mtty_reset,
 	.bar_read = mtty_bar_read,
 	.bar_write = mtty_bar_write,
 	.mig_type = "mtty",
 	.mig_version = 1,
+	.set_running = mtty_set_running,
 	.save = mtty_save,
 	.load = mtty_load,
 };

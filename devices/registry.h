@@ -12,9 +12,11 @@
  * uvfio_pci_destroy.)
  *
  * A sample may need its own input besides the vfio-user socket (the gpio
- * card's control socket). It exposes that as one pollable fd: the loop waits
- * for POLLIN on event_fd() and calls handle_event(). The fd stays valid until
- * destroy().
+ * card's control socket, edu's DMA engine). It exposes that as one pollable
+ * fd: `uvfio serve` registers event_fd() with uvfio_server_add_fd(), so
+ * handle_event() runs inside the server's dispatch, on its thread, after the
+ * client's pending messages; there it may reach message-based DMA windows
+ * (include/uvfio/server.h). The fd stays valid until destroy().
  */
 #ifndef UVFIO_DEVICES_REGISTRY_H
 #define UVFIO_DEVICES_REGISTRY_H

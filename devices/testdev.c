@@ -171,16 +171,39 @@ static int td_reset(struct uvfio_device *dev)
 	return 0;
 }
 
-static void td_release(struct uvfio_device *dev)
+static void td_free(struct testdev *t)
 {
-	struct testdev *t = td(dev);
-
 	testdev_mig_fini(t);
 	munmap(t->mem, MEMFD_SIZE);
 	close(t->memfd);
 	free_state(t);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
+}
+
+static void td_release(struct uvfio_device *dev)
+{
+	struct testdev *t = td(dev);
+
+	if (t->released)
+		*t->released = true;
+	td_free(t);
+}
+
+void testdev_notify_release(struct uvfio_device *dev, bool *released)
+{
+	td(dev)->released = released;
+}
+
+void testdev_destroy(struct uvfio_device *dev)
+{
+	struct testdev *t;
+
+	if (!dev)
+		return;
+	t = td(dev);
+	uvfio_device_destroy(dev); /* no release for a device never registered */
+	td_free(t);
 }
 
 static int td_feature(struct uvfio_device *dev, uint32_t flags, void *data,

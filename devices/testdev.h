@@ -18,6 +18,8 @@
 #ifndef UVFIO_DEVICES_TESTDEV_H
 #define UVFIO_DEVICES_TESTDEV_H
 
+#include <stdbool.h>
+
 #include <uvfio/device.h>
 
 #define TESTDEV_REGS_SIZE 256u
@@ -47,8 +49,16 @@
 #define TESTDEV_STATE_REGION 3u
 #define TESTDEV_STATE_MAX (16ull << 30)
 
+/*
+ * A new, unregistered testdev. Register it to serve it; unregister frees
+ * the device and its state (ops->release).
+ */
 struct uvfio_device *testdev_create(void);
 /* With a state region of state_bytes (a multiple of 4096, <= 16 GiB; 0: none). */
 struct uvfio_device *testdev_create_opts(uint64_t state_bytes);
+/* `*released` becomes true when unregister has freed the device. */
+void testdev_notify_release(struct uvfio_device *dev, bool *released);
+/* Free a testdev that was never registered. */
+void testdev_destroy(struct uvfio_device *dev);
 
 #endif

@@ -57,6 +57,7 @@ struct testdev {
 	uint64_t *state_dirty; /* a bit per TD_PAGE page, set until sent */
 	struct td_save save;
 	struct td_load *load;
+	bool *released; /* set when unregister releases us (may be NULL) */
 };
 
 /* testdev.c: the register file at power-on. Lock held. */

@@ -5,6 +5,7 @@
  * pre-copy) and migrate it between two servers.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,8 +27,15 @@ static int parse_mib(const char *s, uint64_t *bytes)
 	return 0;
 }
 
+/* The sample's handle: knows whether unregister already freed the device. */
+struct testdev_sample {
+	struct uvfio_device *dev;
+	bool released;
+};
+
 static int td_create(int argc, char **argv, struct uvfio_sample_dev *out)
 {
+	struct testdev_sample *s;
 	uint64_t bytes = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -46,16 +54,28 @@ static int td_create(int argc, char **argv, struct uvfio_sample_dev *out)
 			return -EINVAL;
 		}
 	}
-	out->dev = testdev_create_opts(bytes);
-	if (!out->dev)
+	s = calloc(1, sizeof(*s));
+	if (!s)
 		return -ENOMEM;
-	out->priv = NULL;
+	s->dev = testdev_create_opts(bytes);
+	if (!s->dev) {
+		free(s);
+		return -ENOMEM;
+	}
+	testdev_notify_release(s->dev, &s->released);
+	out->dev = s->dev;
+	out->priv = s;
 	return 0;
 }
 
-/* The device's release frees it at unregister; nothing else to do. */
+/* Unregister frees the device (ops->release); one never registered is ours. */
 static void td_destroy(void *priv)
 {
+	struct testdev_sample *s = priv;
+
+	if (!s->released)
+		testdev_destroy(s->dev);
+	free(s);
 }
 
 const struct uvfio_sample uvfio_sample_testdev = {

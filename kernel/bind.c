@@ -215,6 +215,11 @@ int kvfio_unbind_pci(const char *bdf_in, char *msg, size_t len)
 		snprintf(msg, len, "'%s' is not a PCI address (DDDD:BB:DD.F)", bdf_in);
 		return -EINVAL;
 	}
+	if (kvfio_path(path, sizeof(path), "%s/bus/pci/devices/%s", kvfio_sysfs_root(), bdf) ||
+	    access(path, F_OK)) {
+		snprintf(msg, len, "%s: no such PCI device", bdf);
+		return -ENODEV;
+	}
 	ret = state_path(bdf, path, sizeof(path));
 	if (ret)
 		return ret;

@@ -4,7 +4,7 @@
 #   scripts/deps.sh test    build + what the tests use (QEMU, debootstrap, busybox, clang)
 set -eu
 
-build_pkgs="gcc make meson ninja-build pkg-config libcmocka-dev python3"
+build_pkgs="gcc make meson ninja-build pkg-config libcmocka-dev python3 scdoc"
 test_pkgs="$build_pkgs debootstrap qemu-system-x86 busybox-static cpio gzip xz-utils kmod clang libclang-rt-14-dev valgrind"
 
 case "${1:-build}" in

@@ -236,7 +236,8 @@ static ssize_t mig_encode(void *buf, size_t cap, uint32_t argsz, uint32_t size,
 		return -ENOSPC;
 	vu_st32(buf, 0, argsz);
 	vu_st32(buf, 4, size);
-	if (ndata)
+	/* The server reads device data in place: no copy of it onto itself. */
+	if (ndata && data != (uint8_t *)buf + MIG_FIXED)
 		memmove((uint8_t *)buf + MIG_FIXED, data, ndata);
 	return (ssize_t)(MIG_FIXED + ndata);
 }

@@ -112,7 +112,8 @@ int uvfio_client_mig_flags(struct uvfio_client *c, uint64_t *flags)
 struct pump {
 	struct uvfio_client *src;
 	size_t chunk;
-	bool until_short; /* pre-copy: a short read ends the round */
+	bool precopy;	  /* a pre-copy round: ENOMSG ends it */
+	bool until_short; /* and so does a short read (vfio-user's end mark) */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	uint8_t *buf[RING];
@@ -143,7 +144,9 @@ static void *pump_reader(void *arg)
 		n = uvfio_client_mig_read(p->src, p->buf[slot], p->chunk);
 
 		pthread_mutex_lock(&p->lock);
-		if (n < 0) {
+		if (n == -ENOMSG && p->precopy) {
+			p->done = true; /* the kernel's data_fd: nothing more for now */
+		} else if (n < 0) {
 			p->err = (int)n;
 			p->done = true;
 		} else {
@@ -163,14 +166,19 @@ static void *pump_reader(void *arg)
 }
 
 /*
- * Move one phase's bytes: until a short read (pre-copy round) or an empty
+ * Move one phase's bytes: until the end of a pre-copy round or an empty
  * read (stop-copy). *moved counts the bytes; progress is called per chunk.
  */
 static int pump_run(struct uvfio_client *src, struct uvfio_client *dst, size_t chunk,
-		    bool until_short, uint64_t *moved, const struct uvfio_migrate_opts *o,
+		    bool precopy, uint64_t *moved, const struct uvfio_migrate_opts *o,
 		    struct uvfio_migrate_stats *st)
 {
-	struct pump p = { .src = src, .chunk = chunk, .until_short = until_short };
+	/*
+	 * A short MIG_DATA_READ reply is vfio-user's end of a round; the
+	 * kernel's read() may come back short anywhere and says ENOMSG.
+	 */
+	struct pump p = { .src = src, .chunk = chunk, .precopy = precopy,
+			  .until_short = precopy && !strcmp(uvfio_client_backend(src), "vfio-user") };
 	pthread_t th;
 	int ret = 0, wret = 0;
 	unsigned int i;
@@ -224,6 +232,9 @@ static int pump_run(struct uvfio_client *src, struct uvfio_client *dst, size_t c
 	ret = p.err ? p.err : wret;
 	if (p.err)
 		why(o, "reading the source's stream: %s", strerror(-p.err));
+	else if (wret == -EINVAL)
+		why(o, "destination refused the stream (%s): incompatible device or bad stream",
+		    strerror(-wret));
 	else if (wret)
 		why(o, "writing the destination's stream: %s", strerror(-wret));
 out_sync:
@@ -302,7 +313,7 @@ int uvfio_migrate(struct uvfio_client *src, struct uvfio_client *dst,
 	if (ret)
 		goto fail;
 
-	if (sflags & VFIO_MIGRATION_PRE_COPY) {
+	if ((sflags & VFIO_MIGRATION_PRE_COPY) && !o.no_precopy) {
 		ret = set_state(src, "source", UVFIO_MIG_PRE_COPY, &o);
 		if (ret)
 			goto fail;
@@ -313,6 +324,8 @@ int uvfio_migrate(struct uvfio_client *src, struct uvfio_client *dst,
 				goto fail;
 			st.iterations++;
 			st.precopy_bytes += moved;
+			if (o.progress) /* a round's end is news too */
+				o.progress(&st, o.opaque);
 			/* A round this small: the rest fits in the downtime. */
 			if (moved <= o.converge_bytes)
 				break;

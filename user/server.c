@@ -2,7 +2,9 @@
 /*
  * The vfio-user server: a listening UNIX socket, one client at a time, an
  * epoll set that an application can embed (uvfio_server_fd + dispatch) or
- * run (uvfio_server_run), and a stop eventfd that a signal handler may poke.
+ * run (uvfio_server_run), a stop eventfd that a signal handler may poke, a
+ * wake eventfd for messages left buffered after a DMA, and the fds of
+ * device work (uvfio_server_add_fd) whose callbacks run inside dispatch.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +23,8 @@
 
 #include "user/server_priv.h"
 
-enum { EV_LISTEN = 1, EV_STOP = 2, EV_CONN = 3 };
+/* epoll data: one of these, or (any larger value) a struct vu_fd_cb *. */
+enum { EV_LISTEN = 1, EV_STOP = 2, EV_CONN = 3, EV_WAKE = 4, EV_MAX_TAG = 4 };
 
 #define DEFAULT_MSG_TIMEOUT_MS 5000u
 
@@ -30,9 +33,9 @@ static const char *srv_name(struct uvfio_server *srv)
 	return uvfio_device_name(srv->dev);
 }
 
-static int ep_add(int epfd, int fd, uint32_t tag)
+static int ep_add(int epfd, int fd, uint64_t tag)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
 
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
@@ -166,6 +169,9 @@ int uvfio_server_create(struct uvfio_device *dev, const char *path,
 	srv->listen_fd = -1;
 	srv->epfd = -1;
 	srv->stop_efd = -1;
+	srv->wake_efd = -1;
+	/* The creating thread, until a dispatch says otherwise. */
+	srv->owner = pthread_self();
 	srv->max_dma_maps = o.max_dma_maps ? o.max_dma_maps : VFIO_USER_DEFAULT_MAX_DMA_MAPS;
 	srv->max_xfer = o.max_data_xfer_size ? o.max_data_xfer_size
 					     : VFIO_USER_DEFAULT_MAX_DATA_XFER;
@@ -197,14 +203,17 @@ int uvfio_server_create(struct uvfio_device *dev, const char *path,
 		srv->listen_fd = ret;
 	}
 	srv->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	srv->wake_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (srv->stop_efd < 0 || srv->epfd < 0) {
+	if (srv->stop_efd < 0 || srv->wake_efd < 0 || srv->epfd < 0) {
 		ret = -errno;
 		goto err_unlink;
 	}
 	ret = ep_add(srv->epfd, srv->listen_fd, EV_LISTEN);
 	if (!ret)
 		ret = ep_add(srv->epfd, srv->stop_efd, EV_STOP);
+	if (!ret)
+		ret = ep_add(srv->epfd, srv->wake_efd, EV_WAKE);
 	if (ret)
 		goto err_unlink;
 	uvfio_log(UVFIO_LOG_INFO, srv_name(srv), "serving on %s", path ? path : "inherited fd");
@@ -219,6 +228,8 @@ err:
 		close(srv->epfd);
 	if (srv->stop_efd >= 0)
 		close(srv->stop_efd);
+	if (srv->wake_efd >= 0)
+		close(srv->wake_efd);
 	/* An inherited fd stays the caller's when we fail. */
 	if (srv->listen_fd >= 0 && srv->listen_fd != o.listen_fd)
 		close(srv->listen_fd);
@@ -236,6 +247,68 @@ static void drop_conn(struct uvfio_server *srv)
 	srv->conn = NULL;
 }
 
+static void free_cbs(struct vu_fd_cb *cb)
+{
+	while (cb) {
+		struct vu_fd_cb *next = cb->next;
+
+		free(cb);
+		cb = next;
+	}
+}
+
+int uvfio_server_add_fd(struct uvfio_server *srv, int fd,
+			void (*fn)(void *opaque), void *opaque)
+{
+	struct vu_fd_cb *cb;
+	int ret;
+
+	if (!srv || fd < 0 || !fn)
+		return -EINVAL;
+	for (cb = srv->cbs; cb; cb = cb->next)
+		if (cb->fd == fd)
+			return -EEXIST;
+	cb = calloc(1, sizeof(*cb));
+	if (!cb)
+		return -ENOMEM;
+	cb->fd = fd;
+	cb->fn = fn;
+	cb->opaque = opaque;
+	/* A heap pointer is never as small as the fixed tags. */
+	ret = ep_add(srv->epfd, fd, (uint64_t)(uintptr_t)cb);
+	if (ret) {
+		free(cb);
+		return ret;
+	}
+	cb->next = srv->cbs;
+	srv->cbs = cb;
+	return 0;
+}
+
+int uvfio_server_remove_fd(struct uvfio_server *srv, int fd)
+{
+	struct vu_fd_cb **pp, *cb;
+
+	if (!srv)
+		return -EINVAL;
+	for (pp = &srv->cbs; (cb = *pp); pp = &cb->next)
+		if (cb->fd == fd)
+			break;
+	if (!cb)
+		return -ENOENT;
+	*pp = cb->next;
+	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, fd, NULL);
+	/* The current epoll batch may still name it: free it afterwards. */
+	cb->removed = true;
+	cb->next = srv->cb_dead;
+	srv->cb_dead = cb;
+	if (!srv->dispatching) {
+		free_cbs(srv->cb_dead);
+		srv->cb_dead = NULL;
+	}
+	return 0;
+}
+
 void uvfio_server_destroy(struct uvfio_server *srv)
 {
 	if (!srv)
@@ -246,6 +319,9 @@ void uvfio_server_destroy(struct uvfio_server *srv)
 		unlink(srv->path);
 	close(srv->epfd);
 	close(srv->stop_efd);
+	close(srv->wake_efd);
+	free_cbs(srv->cbs);
+	free_cbs(srv->cb_dead);
 	free(srv->path);
 	free(srv);
 }
@@ -334,40 +410,73 @@ err:
 	uvfio_log(UVFIO_LOG_WARN, srv_name(srv), "new client: %s", strerror(-ret));
 }
 
+static void serve_conn(struct uvfio_server *srv)
+{
+	if (!srv->conn)
+		return;
+	vu_conn_serve(srv->conn);
+	if (srv->conn->dead)
+		drop_conn(srv);
+}
+
+static void drain_efd(int fd)
+{
+	uint64_t v;
+	ssize_t r = read(fd, &v, sizeof(v));
+
+	(void)r;
+}
+
+#define EV_BATCH 16
+
 int uvfio_server_dispatch(struct uvfio_server *srv, int timeout_ms)
 {
-	struct epoll_event ev[4];
+	struct epoll_event ev[EV_BATCH];
 	int n, i;
 
-	n = epoll_wait(srv->epfd, ev, 4, timeout_ms);
+	n = epoll_wait(srv->epfd, ev, EV_BATCH, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	srv->owner = pthread_self();
 	srv->dispatching = true;
 	/* The client first: a client that just left must be dropped before
-	 * a reconnecting one is accepted, or the latter would be refused. */
+	 * a reconnecting one is accepted, or the latter would be refused.
+	 * And its register accesses go before device work. */
 	for (i = 0; i < n; i++) {
-		if (ev[i].data.u32 != EV_CONN || !srv->conn)
+		if (ev[i].data.u64 == EV_WAKE) {
+			drain_efd(srv->wake_efd);
+			serve_conn(srv);
+		} else if (ev[i].data.u64 == EV_CONN) {
+			serve_conn(srv);
+		}
+	}
+	/* Device work: may reach message-based windows (server_dma.c). */
+	for (i = 0; i < n; i++) {
+		struct vu_fd_cb *cb;
+
+		if (ev[i].data.u64 <= EV_MAX_TAG)
 			continue;
-		vu_conn_serve(srv->conn);
-		if (srv->conn->dead)
+		cb = (struct vu_fd_cb *)(uintptr_t)ev[i].data.u64;
+		if (cb->removed || srv->stopping)
+			continue;
+		cb->fn(cb->opaque);
+		/* A DMA wait may have found the client gone. */
+		if (srv->conn && srv->conn->dead)
 			drop_conn(srv);
 	}
 	for (i = 0; i < n; i++) {
-		switch (ev[i].data.u32) {
-		case EV_STOP: {
-			uint64_t v;
-			ssize_t r = read(srv->stop_efd, &v, sizeof(v));
-
-			(void)r;
+		switch (ev[i].data.u64) {
+		case EV_STOP:
+			drain_efd(srv->stop_efd);
 			break;
-		}
 		case EV_LISTEN:
 			if (!srv->stopping)
 				do_accept(srv);
 			break;
 		}
 	}
+	free_cbs(srv->cb_dead);
+	srv->cb_dead = NULL;
 	srv->dispatching = false;
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <uvfio/device.h>
@@ -35,6 +36,7 @@ void vu_msg_free(struct vu_msg *m)
 
 int vu_conn_create(struct uvfio_server *srv, int fd, struct vu_conn **out)
 {
+	pthread_condattr_t ca;
 	struct vu_conn *c;
 	int ret;
 
@@ -56,9 +58,27 @@ int vu_conn_create(struct uvfio_server *srv, int fd, struct vu_conn **out)
 	ret = uvfio_tp_init(&c->tp, fd, srv->msg_timeout_ms);
 	if (ret)
 		goto err_rbuf;
+	ret = -ENOMEM;
+	if (pthread_mutex_init(&c->send_lock, NULL))
+		goto err_tp;
+	if (pthread_mutex_init(&c->lock, NULL))
+		goto err_send_lock;
+	if (pthread_condattr_init(&ca))
+		goto err_lock;
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	ret = pthread_cond_init(&c->cond, &ca) ? -ENOMEM : 0;
+	pthread_condattr_destroy(&ca);
+	if (ret)
+		goto err_lock;
 	*out = c;
 	return 0;
 
+err_lock:
+	pthread_mutex_destroy(&c->lock);
+err_send_lock:
+	pthread_mutex_destroy(&c->send_lock);
+err_tp:
+	uvfio_tp_fini(&c->tp);
 err_rbuf:
 	free(c->rbuf);
 err_free:
@@ -92,7 +112,14 @@ void vu_conn_destroy(struct vu_conn *c)
 		c->q_head = m->next;
 		vu_msg_free(m);
 	}
+	vu_msg_free(c->outer_reply);
+	/* Device threads waiting for a reply leave their DMA (and with it
+	 * the device's DMA space, which conn_detach waits for) first. */
+	vu_conn_fail_waiters(c, -ECONNRESET);
 	conn_detach(c);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->send_lock);
 	uvfio_tp_fini(&c->tp);
 	close(c->fd);
 	free(c->rbuf);
@@ -130,8 +157,10 @@ int vu_conn_send(struct vu_conn *c, const void *hdr, const void *payload,
 
 	if (c->dead)
 		return -EPIPE;
+	pthread_mutex_lock(&c->send_lock);
 	ret = uvfio_tp_send(&c->tp, hdr, payload, len, fds, nfds,
 			    uvfio_tp_deadline(c->srv->msg_timeout_ms));
+	pthread_mutex_unlock(&c->send_lock);
 	if (ret) {
 		uvfio_log(UVFIO_LOG_INFO, c->name, "send: %s", strerror(-ret));
 		c->dead = true;
@@ -249,7 +278,7 @@ int vu_conn_enqueue(struct vu_conn *c, struct vu_msg *m)
 	return 0;
 }
 
-static struct vu_msg *dequeue(struct vu_conn *c)
+struct vu_msg *vu_conn_dequeue(struct vu_conn *c)
 {
 	struct vu_msg *m = c->q_head;
 
@@ -275,6 +304,8 @@ void vu_conn_handle(struct vu_conn *c, struct vu_msg *m)
 		/* A late answer to a DMA request we gave up on: drop quietly;
 		 * answering a reply would only confuse the client. */
 		if (h->cmd == VFIO_USER_DMA_READ || h->cmd == VFIO_USER_DMA_WRITE) {
+			if (vu_conn_route_reply(c, m))
+				return; /* a device thread's, now */
 			uvfio_log(UVFIO_LOG_INFO, c->name, "stale %s reply %u dropped",
 				  vu_cmd_name(h->cmd), h->msg_id);
 			goto out;
@@ -283,8 +314,15 @@ void vu_conn_handle(struct vu_conn *c, struct vu_msg *m)
 	}
 	if (!ret && vu_cmd_check_fds(h->cmd, false, m->nfds, VFIO_USER_SERVER_MAX_FDS))
 		ret = -EINVAL;
-	if (!ret)
+	/* An unmap waits for accesses in flight: device threads waiting for
+	 * a DMA reply (that only this thread could route) give up first. */
+	if (!ret && h->cmd == VFIO_USER_DMA_UNMAP)
+		vu_conn_fail_waiters(c, -ECANCELED);
+	if (!ret) {
+		c->in_cmd = true;
 		ret = vu_dispatch(c, m, &r);
+		c->in_cmd = false;
+	}
 	if (ret)
 		uvfio_log(ret == -EINVAL || ret == -ENOSYS ? UVFIO_LOG_INFO : UVFIO_LOG_DEBUG,
 			  c->name, "%s (id %u): %s", vu_cmd_name(h->cmd), h->msg_id,
@@ -307,19 +345,65 @@ out:
 	vu_msg_free(m);
 }
 
+bool vu_conn_route_reply(struct vu_conn *c, struct vu_msg *m)
+{
+	struct vu_waiter **pp, *w;
+
+	pthread_mutex_lock(&c->lock);
+	for (pp = &c->waiters; (w = *pp); pp = &w->next)
+		if (w->id == m->hdr.msg_id && w->cmd == m->hdr.cmd)
+			break;
+	if (w) {
+		*pp = w->next;
+		w->reply = m;
+		w->done = true;
+		pthread_cond_broadcast(&c->cond);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return w != NULL;
+}
+
+void vu_conn_fail_waiters(struct vu_conn *c, int err)
+{
+	struct vu_waiter *w;
+
+	pthread_mutex_lock(&c->lock);
+	if (err == -ECONNRESET)
+		c->closed = true;
+	while ((w = c->waiters)) {
+		c->waiters = w->next;
+		w->err = err;
+		w->done = true;
+	}
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void vu_conn_wake(struct vu_conn *c)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	/* A connection that died during a DMA between dispatch calls
+	 * must be dropped too. */
+	if (!c->dead && !c->q_head && !uvfio_tp_buffered(&c->tp))
+		return;
+	/* A full counter is a pending wake-up already. */
+	n = write(c->srv->wake_efd, &one, sizeof(one));
+	(void)n;
+}
+
 void vu_conn_serve(struct vu_conn *c)
 {
 	struct vu_msg *m;
 
-	while (!c->srv->stopping) {
+	while (!c->srv->stopping && !c->dead) {
 		/* Commands queued behind a DMA wait go first: arrival order. */
-		m = dequeue(c);
+		m = vu_conn_dequeue(c);
 		if (!m && !c->dead && vu_conn_recv(c, UVFIO_TP_NOWAIT, &m))
 			m = NULL;
 		if (!m)
 			return;
 		vu_conn_handle(c, m);
-		if (c->dead)
-			return;
 	}
 }

@@ -9,7 +9,27 @@
  *
  * Single-threaded: every function runs on the thread that calls
  * uvfio_server_dispatch()/run(); only uvfio_server_stop() may come from
- * elsewhere (a signal handler, another thread).
+ * elsewhere (a signal handler, another thread), and a device thread's
+ * message-based DMA (vu_conn_dma_msg in DMA_THREAD mode: send_lock, lock,
+ * cond and the waiter list below are what it shares).
+ *
+ * Server-issued DMA (server_dma.c) waits for the client's reply in one of
+ * two modes:
+ *   - inside a command (c->in_cmd: a region access that starts a DMA):
+ *     commands that arrive meanwhile are queued and handled after that
+ *     command, in order. Needs a client that serves DMA while it waits for
+ *     a reply (ours, libvfio-user's); QEMU does not.
+ *   - outside commands (a callback of uvfio_server_add_fd): commands that
+ *     arrive meanwhile are handled at once, their replies go out, so QEMU's
+ *     vCPU gets its register access answered and its main loop can then
+ *     answer our DMA request. A command handled so may itself start a DMA:
+ *     that one is inside a command (queue mode); a reply to the outer
+ *     request that arrives during it is kept in c->outer_reply.
+ * A device thread of its own may also DMA (DMA_THREAD): it sends under
+ * send_lock, registers a struct vu_waiter and sleeps on `cond`; the
+ * dispatching thread, which alone reads the socket, hands it the reply
+ * (vu_conn_route_reply). Disconnect fails every waiter with -ECONNRESET
+ * before the DMA space goes, so the thread is out before the conn is freed.
  */
 #ifndef UVFIO_USER_SERVER_PRIV_H
 #define UVFIO_USER_SERVER_PRIV_H
@@ -40,6 +60,15 @@ struct vu_msg {
 	struct vu_msg *next;
 };
 
+/* A device thread waiting for the reply to its DMA request. */
+struct vu_waiter {
+	uint16_t id, cmd;
+	bool done;
+	int err;	      /* set with done and no reply: -ECONNRESET */
+	struct vu_msg *reply; /* set with done */
+	struct vu_waiter *next;
+};
+
 struct vu_conn {
 	struct uvfio_server *srv;
 	int fd;
@@ -47,6 +76,11 @@ struct vu_conn {
 	struct uvfio_tp tp;
 	bool versioned;	  /* VERSION negotiated: the device is open */
 	bool dead;	  /* stream unusable: close once the current call unwinds */
+	bool in_cmd;	  /* a command is being dispatched */
+	bool told_in_cmd_dma; /* logged: a DMA inside a command holds commands */
+	bool outer_waiting;   /* a DMA outside commands waits for its reply: */
+	uint16_t outer_id, outer_cmd; /* the request's msg_id and command */
+	struct vu_msg *outer_reply;   /* its reply, if a nested wait got it */
 	struct vu_caps caps; /* the client's */
 	struct uvfio_dma *dma;
 	uint16_t next_id;     /* msg_id of the next server-issued request */
@@ -56,8 +90,23 @@ struct vu_conn {
 	struct vu_msg *q_head, *q_tail; /* commands that arrived during a DMA wait */
 	unsigned int q_len;
 	size_t q_bytes;
+	/* Shared with device threads (DMA_THREAD): */
+	pthread_mutex_t send_lock; /* one message on the wire at a time */
+	pthread_mutex_t lock;	   /* next_id, waiters, closed, layout flags */
+	pthread_cond_t cond;	   /* a waiter is done */
+	struct vu_waiter *waiters;
+	bool closed;		   /* disconnected: no new waiter */
 	uint8_t *rbuf;	      /* reply: header + payload */
 	size_t rbuf_cap;
+};
+
+/* A callback registered with uvfio_server_add_fd(). */
+struct vu_fd_cb {
+	int fd;
+	void (*fn)(void *opaque);
+	void *opaque;
+	bool removed;	/* freed once the current dispatch is over */
+	struct vu_fd_cb *next;
 };
 
 struct uvfio_server {
@@ -66,6 +115,9 @@ struct uvfio_server {
 	int listen_fd;
 	int epfd;
 	int stop_efd;
+	int wake_efd;	/* messages are buffered or queued: serve them */
+	struct vu_fd_cb *cbs;	  /* uvfio_server_add_fd() */
+	struct vu_fd_cb *cb_dead; /* removed during a dispatch */
 	volatile sig_atomic_t stopping;
 	struct vu_conn *conn; /* one client at a time */
 	unsigned int nconn;   /* connections so far, for names */
@@ -76,9 +128,9 @@ struct uvfio_server {
 	uint32_t allow_uids[UVFIO_SERVER_MAX_ALLOW];
 	uint32_t allow_gids[UVFIO_SERVER_MAX_ALLOW];
 	size_t n_allow_uids, n_allow_gids;
-	pthread_t owner;  /* the thread in dispatch: the only one that may
-			     use the socket (message-based DMA included) */
-	bool dispatching;
+	pthread_t owner;  /* the thread that dispatches (creates, at first):
+			     the only one that reads the socket */
+	bool dispatching; /* inside uvfio_server_dispatch() */
 };
 
 /* server_conn.c */
@@ -99,8 +151,16 @@ void vu_conn_serve(struct vu_conn *c);
 int vu_conn_send(struct vu_conn *c, const void *hdr, const void *payload,
 		 size_t len, const int *fds, unsigned int nfds);
 int vu_conn_enqueue(struct vu_conn *c, struct vu_msg *m);
+struct vu_msg *vu_conn_dequeue(struct vu_conn *c);
+/* Buffered or queued messages are left: have the next dispatch serve them. */
+void vu_conn_wake(struct vu_conn *c);
+/* A reply a device thread waits for: hand it over (true) or not ours. */
+bool vu_conn_route_reply(struct vu_conn *c, struct vu_msg *m);
+/* Wake every waiting device thread with err; -ECONNRESET: no new ones. */
+void vu_conn_fail_waiters(struct vu_conn *c, int err);
 /* First valid VERSION: open the device, create the DMA space. */
 int vu_conn_attach(struct vu_conn *c);
+
 
 /* server_dma.c: the DMA space's message handler */
 int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_write);

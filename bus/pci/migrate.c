@@ -281,8 +281,16 @@ static ssize_t pci_mig_save(struct uvfio_device *dev, void *buf, size_t len)
 
 static int pci_mig_load(struct uvfio_device *dev, const void *buf, size_t len)
 {
-	int ret = uvfio_mig_buffer_append(&to_pdev(dev)->mig, buf, len);
+	struct uvfio_pci_device *p = to_pdev(dev);
+	size_t before = p->mig.load_len;
+	struct uvfio_mig_id id;
+	int ret = uvfio_mig_buffer_append(&p->mig, buf, len);
 
+	/* Refuse another device's stream at once, not after all its bytes. */
+	if (!ret && before < UVFIO_MIG_HDR_SIZE && p->mig.load_len >= UVFIO_MIG_HDR_SIZE) {
+		pci_mig_id(p, &id);
+		ret = uvfio_mig_check_header(p->mig.load, &id, uvfio_device_name(dev));
+	}
 	if (ret == -E2BIG)
 		uvfio_dev_log(dev, UVFIO_LOG_ERR, "migration stream over %u bytes: not ours",
 			      LOAD_LIMIT);

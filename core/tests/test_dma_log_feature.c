@@ -321,6 +321,42 @@ static void test_write_ref_logged(void **state)
 	assert_int_equal(stop(f), 0);
 }
 
+
+/* A report of more than 64 words goes through the chunked path page-exactly. */
+static void test_big_report(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t base = 0x40000000, pages = 20480; /* 320 words */
+	static uint8_t buf[8 + 24 + 320 * 8 + 1]; /* +1: the bitmap is unaligned below */
+	uint8_t *b = buf + 1;
+	uint32_t argsz = 8 + 24 + 320 * 8, flags = GET | VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT;
+	uint64_t len = pages * PG, pg = PG, w;
+	const uint64_t dirty[] = { 0, 4095, 4096, 4097, 8191, 20479 };
+	size_t rl = 0;
+
+	uvfio_dma_set_msg_handler(f->dma, msg_fn, NULL);
+	assert_int_equal(map_va(f->dma, base, len, RW, NULL), 0);
+	assert_int_equal(start(f, PG, 0, NULL, NULL), 0);
+	for (size_t i = 0; i < sizeof(dirty) / sizeof(dirty[0]); i++)
+		dwrite(f, base + dirty[i] * PG + 17, 1);
+	memcpy(b, &argsz, 4);
+	memcpy(b + 4, &flags, 4);
+	memcpy(b + 8, &base, 8);
+	memcpy(b + 16, &len, 8);
+	memcpy(b + 24, &pg, 8);
+	assert_int_equal(uvfio_device_feature(f->dev, b, argsz, &rl), 0);
+	assert_int_equal(rl, argsz);
+	for (uint64_t p = 0; p < pages; p++) {
+		bool want = false;
+
+		for (size_t i = 0; i < sizeof(dirty) / sizeof(dirty[0]); i++)
+			want |= dirty[i] == p;
+		memcpy(&w, b + 32 + (p / 64) * 8, 8);
+		assert_int_equal(!!(w & (1ull << (p % 64))), want);
+	}
+	assert_int_equal(stop(f), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -334,6 +370,7 @@ int main(void)
 		T(test_ranges_only),
 		T(test_message_window_logged),
 		T(test_write_ref_logged),
+		T(test_big_report),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

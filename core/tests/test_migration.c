@@ -385,6 +385,27 @@ static void test_stream(void **state)
 	uvfio_device_unregister(dev);
 }
 
+
+/* The last close puts a device left mid-migration back to RUNNING. */
+static void test_last_close_runs(void **state)
+{
+	struct migdev m;
+	struct uvfio_device *dev = mig_device(&m, SC);
+
+	assert_int_equal(uvfio_device_open(dev), 0);
+	assert_int_equal(uvfio_device_open(dev), 0);
+	assert_int_equal(uvfio_device_mig_set_state(dev, ST(STOP_COPY)), 0);
+	uvfio_device_close(dev);
+	assert_int_equal(uvfio_device_mig_state(dev), ST(STOP_COPY)); /* still open */
+	uvfio_device_close(dev);
+	assert_int_equal(uvfio_device_mig_state(dev), ST(RUNNING));
+	assert_int_equal(uvfio_device_open(dev), 0);
+	assert_int_equal(uvfio_device_mig_set_state(dev, ST(RESUMING)), 0);
+	uvfio_device_close(dev);
+	assert_int_equal(uvfio_device_mig_state(dev), ST(RUNNING));
+	uvfio_device_unregister(dev);
+}
+
 static int never_called(struct uvfio_device *dev, uint32_t flags, void *data,
 			size_t len, size_t *out_len)
 {
@@ -493,6 +514,7 @@ int main(void)
 		cmocka_unit_test(test_composite_paths),
 		cmocka_unit_test(test_hook_failure_error),
 		cmocka_unit_test(test_stream),
+		cmocka_unit_test(test_last_close_runs),
 		cmocka_unit_test(test_features),
 		cmocka_unit_test(test_register_checks),
 	};

@@ -56,7 +56,10 @@ struct uvfio_migration_ops {
 	ssize_t (*save)(struct uvfio_device *dev, void *buf, size_t len);
 	/* Bytes of the resuming stream, in order (segmentation not preserved). */
 	int (*load)(struct uvfio_device *dev, const void *buf, size_t len);
+	/* MIG_DATA_SIZE; valid in any state. Called with the migration lock held,
+	 * like every hook here: a hook must not call uvfio_device_mig_*(). */
 	int (*data_size)(struct uvfio_device *dev, uint64_t *stop_copy_length);
+	/* VFIO_MIG_GET_PRECOPY_INFO, called in PRE_COPY* only. */
 	int (*precopy_info)(struct uvfio_device *dev, uint64_t *initial_bytes,
 			    uint64_t *dirty_bytes);
 };

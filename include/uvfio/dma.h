@@ -132,7 +132,9 @@ void uvfio_dma_put(struct uvfio_dma *dma, struct uvfio_dma_ref *ref);
  * Dirty page logging over the windows. Bit n of the report covers page
  * (addr - iova) / pgsize, bit n%64 of little-endian u64 word n/64. Reading a
  * report clears the reported bits. The report may span several windows and
- * parts of windows; unmapped pages read as clean.
+ * parts of windows. As the kernel's DMA_LOGGING_REPORT, a report only sets
+ * bits: the caller passes a zeroed bitmap, and unmapped or clean pages leave
+ * their bits as they were.
  */
 int uvfio_dma_log_start(struct uvfio_dma *dma, uint64_t pgsize);
 

@@ -20,11 +20,37 @@
  *     and is closed. msg_size above the limit, msg_size < 16, or a message
  *     not completed within msg_timeout_ms drops the connection.
  *   - The device reaches memory mapped without an fd through DMA_READ/
- *     DMA_WRITE sent to the client; only from inside a device op running
- *     on the dispatching thread (others get -EWOULDBLOCK). Commands that
- *     arrive meanwhile are processed afterwards, in order. Replies in
- *     QEMU's u32-count layout are understood and then followed; before the
- *     first DMA_WRITE a zero-length DMA_READ learns the client's layout.
+ *     DMA_WRITE sent to the client. Replies in QEMU's u32-count layout
+ *     are understood and then followed; before the first DMA_WRITE a
+ *     zero-length DMA_READ learns the client's layout. Each request waits
+ *     at most msg_timeout_ms for its reply.
+ *
+ * Device work and message-based DMA -- the rule for device authors:
+ *   A device that reaches message-based windows must do it from a callback
+ *   registered with uvfio_server_add_fd() (e.g. a region write kicks an
+ *   eventfd, the callback runs the DMA). While such a DMA waits for its
+ *   reply, client commands are handled at once and answered, so a client
+ *   that serves DMA requests only when it is not waiting for a reply of
+ *   its own (QEMU: its main loop answers them, while a vCPU waits for a
+ *   register access) can make progress. A DMA_UNMAP arriving meanwhile
+ *   cancels that DMA (-ECANCELED) and runs right after it. The callback
+ *   must not hold locks that the device's region handlers or reset need.
+ *
+ *   A device thread of its own may DMA too, while the server is being
+ *   dispatched: it sends its request and sleeps until the dispatching
+ *   thread, which goes on serving commands, hands it the reply (or
+ *   msg_timeout_ms pass: -ETIMEDOUT). A client that leaves fails it with
+ *   -ECONNRESET; a DMA_UNMAP that arrives meanwhile with -ECANCELED.
+ *
+ *   The thread that dispatches may also DMA between dispatch calls (as from
+ *   a callback: commands are handled meanwhile); the server fd turns
+ *   readable for what is left.
+ *
+ *   Never DMA to a message-based window from inside a region read/write
+ *   handler when the client may be QEMU: it can only time out. It works
+ *   with clients that serve DMA while they wait for a reply (uvfio's own,
+ *   libvfio-user's): commands that arrive meanwhile are queued and handled
+ *   after that command, in order (logged once per connection).
  */
 #ifndef UVFIO_SERVER_H
 #define UVFIO_SERVER_H
@@ -72,6 +98,20 @@ void uvfio_server_destroy(struct uvfio_server *srv);
 int uvfio_server_fd(struct uvfio_server *srv);
 /* Handle what is ready, waiting at most timeout_ms (0: don't wait). */
 int uvfio_server_dispatch(struct uvfio_server *srv, int timeout_ms);
+/*
+ * Device work on the server's thread: when `fd` is readable (level
+ * triggered: fn must consume what makes it so), uvfio_server_dispatch()
+ * calls fn(opaque) after it has served the client's messages. fn may
+ * reach message-based DMA windows (see above). -EEXIST if fd is registered
+ * already. Call both from the dispatching thread, or while no dispatch
+ * runs; remove_fd may be called from a callback. The fd stays the
+ * caller's: remove it before closing it.
+ */
+int uvfio_server_add_fd(struct uvfio_server *srv, int fd,
+			void (*fn)(void *opaque), void *opaque);
+/* -ENOENT if fd is not registered. */
+int uvfio_server_remove_fd(struct uvfio_server *srv, int fd);
+
 /* Serve until uvfio_server_stop(). Returns 0 or a negative errno. */
 int uvfio_server_run(struct uvfio_server *srv);
 /* Async-signal-safe and thread-safe. */

@@ -38,6 +38,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	srv.dev = dev;
 	srv.listen_fd = srv.epfd = srv.stop_efd = -1;
+	/* the connection pokes it when messages wait in its buffer */
+	srv.wake_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (srv.wake_efd < 0)
+		abort();
 	srv.max_dma_maps = 16;
 	srv.max_xfer = 64u << 10;
 	srv.max_msg_size = (uint32_t)VFIO_USER_MAX_MSG_SIZE(srv.max_xfer);

@@ -26,9 +26,9 @@ echo "$out" | grep -q "^$U	mtty-2	$D/$U.sock	pty /dev/" || fail "create output: 
 m types | grep -q "^mtty-2	11	" || fail "available did not fall"
 
 m create mtty-2 --uuid "$U" 2>/dev/null && fail "duplicate accepted"
-m create mtty-2 --uuid "$U" 2>&1 | grep -q "File exists" || fail "duplicate errno"
-m create mtty-2 --uuid not-a-uuid 2>&1 | grep -q "Invalid argument" || fail "bad uuid errno"
-m create mtty-7 2>&1 | grep -q "No such file" || fail "unknown type errno"
+m create mtty-2 --uuid "$U" 2>&1 | grep -qi "File exists (an instance with that UUID exists)" || fail "duplicate errno"
+m create mtty-2 --uuid not-a-uuid 2>&1 | grep -qi "Invalid argument" || fail "bad uuid errno"
+m create mtty-7 2>&1 | grep -qi "No such file" || fail "unknown type errno"
 
 m list | grep -q "^$U	mtty-2	" || fail "list"
 m list --json | grep -q "\"uuid\":\"$U\"" || fail "list --json"
@@ -39,12 +39,16 @@ m list --json | grep -q "\"uuid\":\"$U\"" || fail "list --json"
 m remove "$U" || fail "remove"
 [ -e "$D/$U.sock" ] && fail "socket left after remove"
 m types | grep -q "^mtty-2	12	" || fail "available did not rise"
-m remove "$U" 2>&1 | grep -q "No such file" || fail "remove twice errno"
+m remove "$U" 2>&1 | grep -qi "No such file.*no such instance" || fail "remove twice errno"
 [ -z "$(m list)" ] || fail "list not empty"
 
 kill "$PID"; wait "$PID" || fail "serve exit status"
 PID=
 [ -e "$D/control" ] && fail "control socket left"
 grep -q "created $U (mtty-2)" "$D.log" || fail "serve did not log the create"
+# No parent: the message names the control socket and what to check.
+err=$(m list 2>&1); rc=$?
+[ $rc -eq 1 ] || fail "no parent: exit $rc"
+echo "$err" | grep -q "^uvfio: $D/control: .*(is 'uvfio serve mdev' running" || fail "no parent: $err"
 rm -rf "$D" "$D.log"
 echo ok

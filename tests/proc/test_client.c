@@ -5,9 +5,13 @@
  * and a message-based window, IRQ delivery through an eventfd, and what a
  * caller sees when the server dies or stalls, and after it comes back.
  *
- *   test_client SERVER_BINARY
+ *   test_client SERVER_BINARY [UVFIO_BINARY]
+ *
+ * With UVFIO_BINARY every scenario runs through `uvfio trace` (a proxy
+ * between the client and the server): the results must be the same.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -32,11 +36,15 @@
 #include "devices/testdev.h"
 
 static const char *server_bin;
+static const char *uvfio_bin; /* set: clients go through `uvfio trace` */
 
 struct fixture {
 	char dir[32];
-	char path[64];
+	char path[64];	/* what the client opens */
+	char real[64];	/* where the server listens (== path without the proxy) */
+	char log[64];	/* the proxy's output */
 	pid_t server;
+	pid_t proxy;
 	struct uvfio_client *c;
 };
 
@@ -63,7 +71,7 @@ static pid_t start_server(struct fixture *f)
 		dup2(p[1], STDOUT_FILENO);
 		close(p[0]);
 		close(p[1]);
-		execl(server_bin, server_bin, f->path, (char *)NULL);
+		execl(server_bin, server_bin, f->real, (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
@@ -73,6 +81,57 @@ static pid_t start_server(struct fixture *f)
 	assert_non_null(strstr(line, "ready"));
 	close(p[0]);
 	return pid;
+}
+
+/* `uvfio trace --listen path --connect real --json`; returns once it listens. */
+static pid_t start_proxy(struct fixture *f)
+{
+	char buf[4096];
+	pid_t pid;
+	int fd;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		fd = open(f->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0)
+			_exit(127);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		execl(uvfio_bin, uvfio_bin, "trace", "--listen", f->path, "--connect",
+		      f->real, "--json", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		ssize_t n = 0;
+
+		fd = open(f->log, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+		}
+		if (n > 0) {
+			buf[n] = 0;
+			if (strstr(buf, "listening"))
+				return pid;
+		}
+		usleep(10000);
+	}
+	fail_msg("uvfio trace did not start");
+	return -1;
+}
+
+static void stop_proxy(struct fixture *f)
+{
+	int status;
+
+	if (f->proxy <= 0)
+		return;
+	kill(f->proxy, SIGTERM);
+	assert_int_equal(waitpid(f->proxy, &status, 0), f->proxy);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	f->proxy = -1;
+	unlink(f->log);
 }
 
 static void stop_server(struct fixture *f)
@@ -94,7 +153,11 @@ static int setup(void **state)
 	strcpy(f->dir, "/tmp/uvfio-tc-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->path, sizeof(f->path), "%s/dev.sock", f->dir);
+	snprintf(f->real, sizeof(f->real), "%s/%s.sock", f->dir, uvfio_bin ? "real" : "dev");
+	snprintf(f->log, sizeof(f->log), "%s/trace.log", f->dir);
 	f->server = start_server(f);
+	if (uvfio_bin)
+		f->proxy = start_proxy(f);
 	assert_int_equal(uvfio_client_open(f->path, &o, &f->c), 0);
 	*state = f;
 	return 0;
@@ -105,8 +168,10 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	uvfio_client_close(f->c);
+	stop_proxy(f);
 	stop_server(f);
 	unlink(f->path);
+	unlink(f->real);
 	rmdir(f->dir);
 	free(f);
 	return 0;
@@ -850,10 +915,14 @@ int main(int argc, char **argv)
 	};
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s SERVER_BINARY\n", argv[0]);
+		fprintf(stderr, "usage: %s SERVER_BINARY [UVFIO_BINARY]\n", argv[0]);
 		return 2;
 	}
 	server_bin = argv[1];
+	if (argc > 2)
+		uvfio_bin = argv[2];
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests_name("client over vfio-user", tests, NULL, NULL);
+	return cmocka_run_group_tests_name(uvfio_bin ? "client through uvfio trace"
+							: "client over vfio-user",
+					   tests, NULL, NULL);
 }

@@ -46,7 +46,15 @@ struct srv {
 struct fx {
 	char dir[64];
 	int n;
+	pid_t servers[8]; /* killed at teardown if a failed test left them */
+	int nservers;
 };
+
+static void track(struct fx *f, pid_t pid)
+{
+	assert_true(f->nservers < 8);
+	f->servers[f->nservers++] = pid;
+}
 
 static int setup(void **state)
 {
@@ -62,7 +70,14 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 	char cmd[128];
+	int st;
 
+	/* a test that failed half-way must not leave servers running */
+	for (int i = 0; i < f->nservers; i++)
+		if (f->servers[i] > 0 && waitpid(f->servers[i], &st, WNOHANG) == 0) {
+			kill(f->servers[i], SIGKILL);
+			waitpid(f->servers[i], &st, 0);
+		}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	if (system(cmd))
 		fprintf(stderr, "could not remove %s\n", f->dir);
@@ -77,8 +92,18 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+static void start_args(struct fx *f, struct srv *s, const char *bin, const char *dev,
+		       const char *x1, const char *x2);
+
 /* Start `bin args...` serving on a fresh socket; wait until it listens. */
 static void start(struct fx *f, struct srv *s, const char *bin, const char *dev)
+{
+	start_args(f, s, bin, dev, NULL, NULL);
+}
+
+/* The same, with two more arguments for the device (x1 NULL: none). */
+static void start_args(struct fx *f, struct srv *s, const char *bin, const char *dev,
+		       const char *x1, const char *x2)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char log[160];
@@ -93,12 +118,15 @@ static void start(struct fx *f, struct srv *s, const char *bin, const char *dev)
 
 		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
 			_exit(127);
-		if (dev)
+		if (dev && x1)
+			execl(bin, bin, "serve", dev, "--socket", s->sock, x1, x2, (char *)NULL);
+		else if (dev)
 			execl(bin, bin, "serve", dev, "--socket", s->sock, (char *)NULL);
 		else
 			execl(bin, bin, s->sock, (char *)NULL);
 		_exit(127);
 	}
+	track(f, s->pid);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", s->sock);
 	for (int t = 0; t < 500; t++) {
 		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -180,6 +208,17 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* Until the writer has done n writes; a writer that stopped fails the test. */
+static void wait_writes(struct writer *w, uint64_t n)
+{
+	for (int t = 0; __atomic_load_n(&w->count, __ATOMIC_RELAXED) < n; t++) {
+		if (t > 20000)
+			fail_msg("the writer did %llu of %llu writes in 20 s",
+				 (unsigned long long)w->count, (unsigned long long)n);
+		sleep_ms(1);
+	}
+}
+
 static void before_stop(void *opaque)
 {
 	struct writer *w = opaque;
@@ -198,8 +237,7 @@ static int migrate_while_writing(struct uvfio_client *a, struct uvfio_client *b,
 	w->c = a;
 	assert_int_equal(pthread_create(&w->th, NULL, writer_main, w), 0);
 	/* let it write a while before the migration starts, and during */
-	while (__atomic_load_n(&w->count, __ATOMIC_RELAXED) < 200)
-		sleep_ms(1);
+	wait_writes(w, 200);
 	return uvfio_migrate(a, b, &o, &st);
 }
 
@@ -257,26 +295,61 @@ static uint64_t gpio_off(uint64_t i)
 	return (i & 1) ? 4 : 0; /* outputs 0-7, then 8-15 */
 }
 
+/* One request on the gpio card's control socket; returns the reply line. */
+static void gpio_ctl(const char *path, const char *req, char *reply, size_t len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	size_t got = 0;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	while (got < len - 1) {
+		ssize_t n = read(fd, reply + got, len - 1 - got);
+
+		assert_true(n > 0);
+		got += (size_t)n;
+		if (reply[got - 1] == '\n')
+			break;
+	}
+	reply[got] = '\0';
+	close(fd);
+}
+
 static void test_gpio_live(void **state)
 {
 	struct fx *f = *state;
 	struct srv sa, sb;
 	struct uvfio_client *a, *b;
 	struct writer w = { .index = 2, .off = gpio_off, .size = 1, .mask = 0xff };
-	char why[256] = "";
+	char why[256] = "", ctl[100], reply[64];
 	uint64_t last, odd, even;
 
-	start(f, &sa, uvfio_bin, "gpio");
+	snprintf(ctl, sizeof(ctl), "%s/gpio.ctl", f->dir);
+	start_args(f, &sa, uvfio_bin, "gpio", "--control", ctl);
 	start(f, &sb, uvfio_bin, "gpio");
 	a = connect_to(&sa);
 	b = connect_to(&sb);
 	(void)rd(a, 2, 2, 1); /* enable IRQ */
+	/* the host changes inputs 0 and 8: the card latches an interrupt */
+	gpio_ctl(ctl, "inputs 0x0101\n", reply, sizeof(reply));
+	assert_string_equal(reply, "ok\n");
+	assert_int_equal(rd(a, 2, 6, 1), 0x07);
+	assert_true(rd(a, 7, 6, 2) & 0x08); /* STATUS.INTERRUPT: INTx up */
 	assert_int_equal(migrate_while_writing(a, b, &w, why, sizeof(why)), 0);
 	last = w.count;
 	odd = (last & 1) ? last : last - 1;
 	even = (last & 1) ? last - 1 : last;
 	assert_int_equal(rd(b, 2, 4, 1), odd & 0xff);
 	assert_int_equal(rd(b, 2, 0, 1), even & 0xff);
+	assert_int_equal(rd(b, 2, 1, 1), 0x01); /* inputs */
+	assert_int_equal(rd(b, 2, 5, 1), 0x01);
+	assert_int_equal(rd(b, 2, 6, 1), 0x07); /* the latched interrupt */
+	assert_true(rd(b, 7, 6, 2) & 0x08);	/* and the line */
+	wr(b, 2, 1, 1, 0);			/* cleared on the destination */
+	assert_int_equal(rd(b, 2, 6, 1), 0);
+	assert_false(rd(b, 7, 6, 2) & 0x08);
 	uvfio_client_close(a);
 	uvfio_client_close(b);
 	stop(&sa);
@@ -417,12 +490,23 @@ static void test_dirty_pages_exact(void **state)
 
 		assert_int_equal(uvfio_client_feature(c, &h), 0);
 	}
-	/* ranges only: fd pages 8..11 and message pages 0..1 */
-	assert_int_equal(log_start(c, 2, ranges), 0);
-	td_fill(c, FD_IOVA, FD_PAGES * PG, 0x55);
-	td_fill(c, MSG_IOVA, MSG_PAGES * PG, 0x66);
-	assert_int_equal(log_report(c, FD_IOVA, (FD_PAGES + MSG_PAGES) * PG, &bm), 0);
-	assert_int_equal(bm, (0xfull << 8) | (0x3ull << 16));
+	/* ranges only: fd pages 8..11 and message pages 0..1 (the client helpers) */
+	{
+		struct uvfio_dma_range r[2] = { { ranges[0], ranges[1] }, { ranges[2], ranges[3] } };
+		uint64_t pg = 512; /* the device logs at 4 KiB at least, and says so */
+
+		assert_int_equal(uvfio_client_dma_log_start(c, &pg, r, 2), 0);
+		assert_int_equal(pg, PG);
+		td_fill(c, FD_IOVA, FD_PAGES * PG, 0x55);
+		td_fill(c, MSG_IOVA, MSG_PAGES * PG, 0x66);
+		bm = 0;
+		assert_int_equal(uvfio_client_dma_log_report(c, FD_IOVA, (FD_PAGES + MSG_PAGES) * PG,
+							     PG, &bm, sizeof(bm)), 0);
+		assert_int_equal(bm, (0xfull << 8) | (0x3ull << 16));
+		assert_int_equal(uvfio_client_dma_log_stop(c), 0);
+		assert_int_equal(uvfio_client_dma_log_report(c, FD_IOVA, PG, PG, &bm, sizeof(bm)),
+				 -EINVAL);
+	}
 
 	uvfio_client_close(c);
 	munmap(mem, FD_PAGES * PG);
@@ -449,7 +533,7 @@ static void test_testdev_precopy_live(void **state)
 	struct writer w = { .index = TESTDEV_STATE_REGION, .off = td_off, .size = 8,
 			    .mask = ~0ull };
 	struct uvfio_migrate_opts o = { .before_stop = before_stop, .opaque = &w,
-					.converge_bytes = 64 * 1024 };
+					.converge_bytes = 64 * 1024, .max_iterations = 3 };
 	struct uvfio_migrate_stats st = { 0 };
 	static uint8_t ba[1 << 20], bb[1 << 20];
 	char arg[32];
@@ -475,6 +559,7 @@ static void test_testdev_precopy_live(void **state)
 			_exit(127);
 		}
 		s->pid = pids[k];
+		track(f, s->pid);
 		snprintf(un.sun_path, sizeof(un.sun_path), "%s", s->sock);
 		for (int t = 0; t < 500; t++) {
 			int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -493,10 +578,9 @@ static void test_testdev_precopy_live(void **state)
 
 	w.c = a;
 	assert_int_equal(pthread_create(&w.th, NULL, writer_main, &w), 0);
-	while (__atomic_load_n(&w.count, __ATOMIC_RELAXED) < 100)
-		sleep_ms(1);
+	wait_writes(&w, 100);
 	assert_int_equal(uvfio_migrate(a, b, &o, &st), 0);
-	assert_true(st.iterations >= 1);
+	assert_true(st.iterations >= 1 && st.iterations <= 3);
 	assert_true(st.precopy_bytes >= (uint64_t)TD_MIB << 20);
 	assert_true(st.bytes > st.precopy_bytes); /* the stop-copy part came too */
 
@@ -550,6 +634,7 @@ static void test_mtty_live(void **state)
 		      ctl, (char *)NULL);
 		_exit(127);
 	}
+	track(f, pid);
 	for (int t = 0; t < 500 && access(ctl, F_OK); t++)
 		sleep_ms(10);
 	for (int k = 0; k < 2; k++) {
@@ -583,6 +668,75 @@ static void test_mtty_live(void **state)
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 }
 
+
+/* ---- the command ---------------------------------------------------------------- */
+
+/* Run `uvfio migrate --from A --to B --json`; returns the exit code, output in out. */
+static int run_migrate_cli(struct fx *f, struct srv *a, struct srv *b, char *out, size_t len)
+{
+	char path[128];
+	FILE *fp;
+	size_t n;
+	pid_t pid;
+	int st;
+
+	snprintf(path, sizeof(path), "%s/migrate.out", f->dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+		execl(uvfio_bin, uvfio_bin, "migrate", "--from", a->sock, "--to", b->sock,
+		      "--json", "--max-iterations", "3", (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	n = fread(out, 1, len - 1, fp);
+	out[n] = '\0';
+	fclose(fp);
+	return WEXITSTATUS(st);
+}
+
+static void test_cli(void **state)
+{
+	struct fx *f = *state;
+	struct srv sa, sb, sg;
+	struct uvfio_client *c;
+	char out[2048];
+
+	start(f, &sa, uvfio_bin, "testdev");
+	start(f, &sb, uvfio_bin, "testdev");
+	start(f, &sg, uvfio_bin, "gpio");
+	c = connect_to(&sa);
+	wr(c, 0, TESTDEV_REG_SCRATCH, 8, 0x5151);
+	uvfio_client_close(c);
+	sleep_ms(20); /* the server sees the close before the next client */
+
+	assert_int_equal(run_migrate_cli(f, &sa, &sb, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"bytes\": "));
+	assert_non_null(strstr(out, "\"downtime_ms\": "));
+	assert_non_null(strstr(out, "\"iterations\": "));
+	assert_non_null(strstr(out, "\"mibps\": "));
+	/* testdev keeps its state across clients: the destination has it */
+	c = connect_to(&sb);
+	assert_int_equal(rd(c, 0, TESTDEV_REG_SCRATCH, 8), 0x5151);
+	uvfio_client_close(c);
+	sleep_ms(20);
+
+	/* into a gpio card: exit 1, and why */
+	assert_int_equal(run_migrate_cli(f, &sb, &sg, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "destination refused"));
+	assert_non_null(strstr(out, "source left running"));
+	stop(&sa);
+	stop(&sb);
+	stop(&sg);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -592,6 +746,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_dirty_pages_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_testdev_precopy_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mtty_live, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cli, setup, teardown),
 	};
 
 	if (argc < 3) {

@@ -584,10 +584,11 @@ int main(int argc, char **argv)
 	};
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s SERVER_EXE\n", argv[0]);
+		fprintf(stderr, "usage: %s SERVER_EXE | UVFIO_EXE serve\n", argv[0]);
 		return 2;
 	}
 	server_exe = argv[1];
+	serve_mode = argc > 2 && !strcmp(argv[2], "serve");
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #define UVFIO_TESTS_VU_RAW_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,6 +33,8 @@ struct raw_server {
 };
 
 static const char *server_exe __attribute__((unused));
+/* server_exe is the `uvfio` CLI: run `uvfio serve testdev --socket PATH`. */
+static bool serve_mode __attribute__((unused));
 
 static inline void raw_server_start(struct raw_server *s, const char *max_maps,
 				    const char *timeout_ms)
@@ -49,11 +53,25 @@ static inline void raw_server_start(struct raw_server *s, const char *max_maps,
 		dup2(pfd[1], 1);
 		close(pfd[0]);
 		close(pfd[1]);
-		execl(server_exe, server_exe, s->path, max_maps ? max_maps : "0",
-		      timeout_ms ? timeout_ms : "0", (char *)NULL);
+		if (serve_mode)
+			execl(server_exe, server_exe, "serve", "testdev", "--socket", s->path,
+			      (char *)NULL);
+		else
+			execl(server_exe, server_exe, s->path, max_maps ? max_maps : "0",
+			      timeout_ms ? timeout_ms : "0", (char *)NULL);
 		_exit(127);
 	}
 	close(pfd[1]);
+	if (serve_mode) {
+		/* `uvfio serve` prints nothing: wait for its socket */
+		struct stat st;
+
+		close(pfd[0]);
+		for (int i = 0; i < 500 && stat(s->path, &st); i++)
+			usleep(10000);
+		assert_int_equal(stat(s->path, &st), 0);
+		return;
+	}
 	n = read(pfd[0], line, sizeof(line) - 1);
 	close(pfd[0]);
 	assert_true(n > 0);

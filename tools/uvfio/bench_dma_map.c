@@ -22,6 +22,7 @@
 
 #include "bench.h"
 #include "commands.h"
+#include "progress.h"
 #include "core/dma_internal.h"
 
 #define WIN_SIZE 0x1000ull
@@ -179,6 +180,7 @@ int bench_dma_map(int argc, char **argv)
 	size_t nb_map, nb_xl;
 	struct mallinfo2 mi0, mi1;
 	struct bench_rng rng;
+	struct progress prog;
 	void *page = NULL;
 	uintptr_t sink = 0;
 	int ret = UVFIO_EXIT_FAILURE, r;
@@ -216,6 +218,7 @@ int bench_dma_map(int argc, char **argv)
 			   bench_rng_below(&rng, WIN_SIZE - XLATE_LEN + 1);
 
 	mi0 = mallinfo2();
+	progress_start(&prog, "dma-map: map", o.entries, PROGRESS_COUNT);
 	for (size_t b = 0; b < nb_map; b++) {
 		uint64_t first = b * batch, end = first + batch < o.entries ? first + batch : o.entries;
 		uint64_t t0 = bench_now_ns();
@@ -234,10 +237,13 @@ int bench_dma_map(int argc, char **argv)
 			}
 		}
 		m_map[b] = (double)(bench_now_ns() - t0) / (double)(end - first);
+		progress_update(&prog, end); /* between batches: not timed */
 	}
 	mi1 = mallinfo2();
+	progress_done(&prog);
 	heap_per_win = (double)(mi1.uordblks - mi0.uordblks) / (double)o.entries;
 
+	progress_start(&prog, "dma-map: translate", o.translates, PROGRESS_COUNT);
 	for (size_t b = 0; b < nb_xl; b++) {
 		uint64_t first = b * XLATE_BATCH;
 		uint64_t end = first + XLATE_BATCH < o.translates ? first + XLATE_BATCH : o.translates;
@@ -255,7 +261,9 @@ int bench_dma_map(int argc, char **argv)
 			uvfio_dma_put(dma, &ref);
 		}
 		m_xl[b] = (double)(bench_now_ns() - t0) / (double)(end - first);
+		progress_update(&prog, end);
 	}
+	progress_done(&prog);
 	if (failed) {
 		fprintf(stderr, "uvfio bench dma-map: %llu translates failed\n",
 			(unsigned long long)failed);
@@ -263,6 +271,7 @@ int bench_dma_map(int argc, char **argv)
 	}
 
 	shuffle(iovas, o.entries, &rng);
+	progress_start(&prog, "dma-map: unmap", o.entries, PROGRESS_COUNT);
 	for (size_t b = 0; b < nb_map; b++) {
 		uint64_t first = b * batch, end = first + batch < o.entries ? first + batch : o.entries;
 		uint64_t t0 = bench_now_ns(), n;
@@ -276,7 +285,9 @@ int bench_dma_map(int argc, char **argv)
 			}
 		}
 		m_unmap[b] = (double)(bench_now_ns() - t0) / (double)(end - first);
+		progress_update(&prog, end);
 	}
+	progress_done(&prog);
 	if (uvfio_dma_count(dma)) {
 		fprintf(stderr, "uvfio bench dma-map: windows left after unmapping all\n");
 		goto out;

@@ -12,7 +12,9 @@
  * driven migration cannot avoid. Each hop copies twice in the kernel; the
  * migration adds one copy at each device (state -> reply, request -> state).
  *
- * Output per run: both floors in MiB/s, migration MiB/s, ratio to each,
+ * Each floor is the best of three measurements taken before each run (noise
+ * from other processes can only lower a floor, and a low floor would flatter
+ * the ratio). Output per run: both floors in MiB/s, migration MiB/s, ratio to each,
  * downtime, pre-copy rounds; --json: one object per run.
  */
 #include <errno.h>
@@ -240,11 +242,12 @@ static void reap(struct child *c)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: uvfio bench migrate [--state-mib N] [--runs R] [--json]\n"
+		"usage: uvfio bench migrate [--state-mib N] [--runs R] [--json] [--no-precopy]\n"
 		"\n"
 		"Migrate a testdev with N MiB of state (default 256) between two forked\n"
 		"vfio-user servers, R times (default 3), and compare with one raw UNIX\n"
-		"socket moving N MiB in 1 MiB writes in the same run.\n");
+		"socket moving N MiB in 1 MiB writes in the same run. --no-precopy moves\n"
+		"everything in STOP_COPY (downtime = the whole transfer).\n");
 }
 
 int bench_migrate(int argc, char **argv)
@@ -253,6 +256,7 @@ int bench_migrate(int argc, char **argv)
 		{ "state-mib", required_argument, NULL, 's' },
 		{ "runs", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "no-precopy", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -260,7 +264,7 @@ int bench_migrate(int argc, char **argv)
 	struct child a = { 0 }, b = { 0 };
 	struct uvfio_client *ca = NULL, *cb = NULL;
 	char dir[] = "/tmp/uvfio-bench-mig-XXXXXX", loc[160], why[256] = "";
-	bool json = false;
+	bool json = false, no_precopy = false;
 	int c, ret, rc = UVFIO_EXIT_FAILURE;
 	char *end;
 
@@ -283,6 +287,9 @@ int bench_migrate(int argc, char **argv)
 			break;
 		case 'j':
 			json = true;
+			break;
+		case 'P':
+			no_precopy = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -319,10 +326,19 @@ int bench_migrate(int argc, char **argv)
 		printf("%-4s %12s %12s %12s %7s %7s %12s %6s\n", "run", "1-hop MiB/s",
 		       "2-hop MiB/s", "mig MiB/s", "/1-hop", "/2-hop", "downtime ms", "rounds");
 	for (unsigned long r = 0; r < runs; r++) {
-		struct uvfio_migrate_opts o = { .why = why, .why_len = sizeof(why) };
+		struct uvfio_migrate_opts o = { .why = why, .why_len = sizeof(why),
+						.no_precopy = no_precopy };
 		struct uvfio_migrate_stats st;
-		double floor = socket_floor_mibps((uint64_t)mib << 20), mibps;
-		double relay = relay_floor_mibps((uint64_t)mib << 20);
+		double floor = 0, relay = 0, mibps;
+
+		/* The best of three: a floor is a bound, noise only lowers it. */
+		for (int k = 0; k < 3; k++) {
+			double x = socket_floor_mibps((uint64_t)mib << 20);
+			double y = relay_floor_mibps((uint64_t)mib << 20);
+
+			floor = x > floor ? x : floor;
+			relay = y > relay ? y : relay;
+		}
 
 		/* after a run the source is stopped: it runs again for the next */
 		if (r && (ret = uvfio_client_mig_set_state(ca, 2 /* RUNNING */))) {

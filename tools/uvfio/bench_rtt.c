@@ -33,6 +33,8 @@
 
 #include "bench.h"
 #include "commands.h"
+#include "progress.h"
+#include "tool_error.h"
 
 #define REQ_BYTES 32u	/* header + REGION_READ request */
 #define REP_BYTES 36u	/* header + REGION_READ reply + 4 data bytes */
@@ -288,19 +290,24 @@ static int floor_blk(void *ctx, double *s, unsigned int n) { return floor_block(
 static int rtt_blk(void *ctx, double *s, unsigned int n) { return rtt_block(ctx, s, n); }
 static int dma_blk(void *ctx, double *s, unsigned int n) { return dma_block(ctx, s, n); }
 
-static int interleave(struct side *a, struct side *b, unsigned int warm, unsigned int n)
+static int interleave(const char *label, struct side *a, struct side *b, unsigned int warm,
+		      unsigned int n)
 {
 	unsigned int per = n / BLOCKS ? n / BLOCKS : 1;
+	struct progress prog;
 
 	if (a->block(a->ctx, NULL, warm) || b->block(b->ctx, NULL, warm))
 		return -1;
+	progress_start(&prog, label, n, PROGRESS_COUNT);
 	for (unsigned int done = 0; done < n; done += per) {
 		unsigned int k = n - done < per ? n - done : per;
 
 		if (a->block(a->ctx, a->samples + done, k) ||
 		    b->block(b->ctx, b->samples + done, k))
 			return -1;
+		progress_update(&prog, done + k); /* between blocks: not timed */
 	}
+	progress_done(&prog);
 	return 0;
 }
 
@@ -421,8 +428,12 @@ int bench_rtt(int argc, char **argv)
 		return UVFIO_EXIT_FAILURE;
 
 	/* A server process serving the bench device, and our client. */
-	if (!mkdtemp(dir) || pipe(ready)) {
-		fprintf(stderr, "uvfio bench rtt: %s\n", strerror(errno));
+	if (!mkdtemp(dir)) {
+		tool_error("bench rtt: a temporary directory in /tmp", errno, NULL);
+		goto out;
+	}
+	if (pipe(ready)) {
+		tool_error("bench rtt: pipe", errno, NULL);
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/dev.sock", dir);
@@ -440,7 +451,7 @@ int bench_rtt(int argc, char **argv)
 	close(ready[0]);
 	rc = uvfio_client_open(path, NULL, &c);
 	if (rc) {
-		fprintf(stderr, "uvfio bench rtt: %s: %s\n", path, strerror(-rc));
+		tool_error(path, -rc, "the benchmark's own server");
 		goto out_srv;
 	}
 
@@ -451,7 +462,7 @@ int bench_rtt(int argc, char **argv)
 	}
 	a = (struct side){ floor_blk, &fp, samples };
 	b = (struct side){ rtt_blk, c, samples + n };
-	rc = interleave(&a, &b, warm, n);
+	rc = interleave("rtt: round trips", &a, &b, warm, n);
 	floor_stop(&fp);
 	if (rc)
 		goto out_srv;
@@ -468,7 +479,7 @@ int bench_rtt(int argc, char **argv)
 	}
 	a = (struct side){ floor_blk, &fp, samples };
 	b = (struct side){ dma_blk, c, samples + n_dma };
-	rc = interleave(&a, &b, warm_dma, n_dma);
+	rc = interleave("rtt: 1 MiB DMA reads", &a, &b, warm_dma, n_dma);
 	floor_stop(&fp);
 	if (rc)
 		goto out_srv;

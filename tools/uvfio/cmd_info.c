@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* `uvfio info LOCATION [--json]`: a device's flags, regions and IRQs. */
+/*
+ * `uvfio info LOCATION [--json]`: a device's flags, regions, IRQs and the
+ * VFIO_DEVICE_FEATUREs it supports (by PROBE); for PCI devices also config
+ * space decoded as lspci -vv shows it (info_pci.c).
+ */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -11,6 +15,7 @@
 
 #include "commands.h"
 #include "core/vfio_compat.h"
+#include "info_pci.h"
 
 struct flag_name {
 	uint32_t bit;
@@ -86,17 +91,104 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: uvfio info LOCATION [--json] [--timeout MS]\n"
 		"\n"
-		"Connect to a device and print its flags, regions and IRQs.\n"
+		"Connect to a device and print its flags, regions, IRQs and the features it\n"
+		"supports (VFIO_DEVICE_FEATURE PROBE); for a PCI device also its config\n"
+		"space as lspci -vv shows it (names from pci.ids when installed).\n"
 		"LOCATION: vfio-user:/path.sock (or a socket path).\n"
-		"  --json        one JSON object: flags, regions, irqs\n"
+		"  --json        one JSON object: flags, regions, irqs, features, pci\n"
 		"  --timeout MS  per reply (default 5000)\n");
 }
+
+/* The features a PROBE asks about; a device answers for the ones it has. */
+static const struct {
+	uint16_t index;
+	const char *name;
+} known_features[] = {
+	{ VFIO_DEVICE_FEATURE_PCI_VF_TOKEN, "PCI_VF_TOKEN" },
+	{ VFIO_DEVICE_FEATURE_MIGRATION, "MIGRATION" },
+	{ VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, "MIG_DEVICE_STATE" },
+	{ VFIO_DEVICE_FEATURE_DMA_LOGGING_START, "DMA_LOGGING_START" },
+	{ VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, "DMA_LOGGING_STOP" },
+	{ VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, "DMA_LOGGING_REPORT" },
+	{ VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, "MIG_DATA_SIZE" },
+	{ VFIO_DEVICE_FEATURE_BUS_MASTER, "BUS_MASTER" },
+};
+
+static const struct flag_name mig_flag_names[] = {
+	{ VFIO_MIGRATION_STOP_COPY, "STOP_COPY" },
+	{ VFIO_MIGRATION_P2P, "P2P" },
+	{ VFIO_MIGRATION_PRE_COPY, "PRE_COPY" },
+};
+
+#define N_FEATURES (sizeof(known_features) / sizeof(known_features[0]))
+
+struct feature_view {
+	bool get, set;
+};
 
 struct info {
 	struct vfio_device_info dev;
 	struct uvfio_region *regions;
 	struct vfio_irq_info *irqs;
+	struct feature_view features[N_FEATURES];
+	uint64_t mig_flags;
+	bool features_any;
+	bool has_pci;
+	struct pci_view pci;
 };
+
+/* PROBE one op of a feature: 0 = it has it; EINVAL, ENOTTY = it has not. */
+static int probe(struct uvfio_client *c, uint16_t index, uint32_t op)
+{
+	struct vfio_device_feature f = { .argsz = sizeof(f),
+					 .flags = index | VFIO_DEVICE_FEATURE_PROBE | op };
+
+	return uvfio_client_feature(c, &f);
+}
+
+static void probe_features(struct uvfio_client *c, struct info *in)
+{
+	for (size_t i = 0; i < N_FEATURES; i++) {
+		in->features[i].get = !probe(c, known_features[i].index, VFIO_DEVICE_FEATURE_GET);
+		in->features[i].set = !probe(c, known_features[i].index, VFIO_DEVICE_FEATURE_SET);
+		in->features_any |= in->features[i].get || in->features[i].set;
+		if (known_features[i].index == VFIO_DEVICE_FEATURE_MIGRATION && in->features[i].get) {
+			struct {
+				struct { /* vfio_device_feature without data[] */
+					uint32_t argsz, flags;
+				} hdr;
+				struct vfio_device_feature_migration mig;
+			} __attribute__((packed)) buf = {
+				.hdr = { .argsz = sizeof(buf),
+					 .flags = VFIO_DEVICE_FEATURE_MIGRATION |
+						  VFIO_DEVICE_FEATURE_GET },
+			};
+
+			if (!uvfio_client_feature(c, &buf))
+				in->mig_flags = buf.mig.flags;
+		}
+	}
+}
+
+/* Config space of a PCI device (region 7), decoded. Errors leave has_pci false. */
+static void read_pci(struct uvfio_client *c, struct info *in)
+{
+	uint8_t cfg[4096];
+	uint64_t size;
+	ssize_t n;
+
+	if (!(in->dev.flags & VFIO_DEVICE_FLAGS_PCI) ||
+	    in->dev.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX)
+		return;
+	size = in->regions[VFIO_PCI_CONFIG_REGION_INDEX].size;
+	if (size > sizeof(cfg))
+		size = sizeof(cfg);
+	n = uvfio_client_read(c, VFIO_PCI_CONFIG_REGION_INDEX, 0, cfg, size);
+	if (n < 0x40)
+		return;
+	in->has_pci = !pci_view_decode(cfg, (size_t)n, in->regions, in->dev.num_regions,
+				       &in->pci);
+}
 
 static void print_text(const char *location, struct uvfio_client *c, const struct info *in)
 {
@@ -130,6 +222,8 @@ static void print_text(const char *location, struct uvfio_client *c, const struc
 		if (r->has_type)
 			printf("      cap type: type %u subtype %u\n", r->type, r->subtype);
 	}
+	if (in->has_pci)
+		pci_view_print_text(&in->pci);
 	printf("  irqs: %u\n", in->dev.num_irqs);
 	for (uint32_t i = 0; i < in->dev.num_irqs; i++) {
 		const char *name = pci ? pci_irq_name(i) : NULL;
@@ -139,6 +233,22 @@ static void print_text(const char *location, struct uvfio_client *c, const struc
 		print_flags(in->irqs[i].flags, irq_flags, N(irq_flags));
 		printf("\n");
 	}
+	printf("  features (PROBE):");
+	for (size_t i = 0, any = 0; i < N_FEATURES; i++) {
+		const struct feature_view *f = &in->features[i];
+
+		if (!f->get && !f->set)
+			continue;
+		printf("%s %s [%s%s%s]", any++ ? "," : "", known_features[i].name,
+		       f->get ? "GET" : "", f->get && f->set ? "|" : "", f->set ? "SET" : "");
+		if (known_features[i].index == VFIO_DEVICE_FEATURE_MIGRATION) {
+			printf(" flags ");
+			print_flags((uint32_t)in->mig_flags, mig_flag_names, N(mig_flag_names));
+		}
+	}
+	if (!in->features_any)
+		printf(" none");
+	printf("\n");
 }
 
 static void print_json(const struct info *in)
@@ -166,7 +276,31 @@ static void print_json(const struct info *in)
 	for (uint32_t i = 0; i < in->dev.num_irqs; i++)
 		printf("%s{\"index\": %u, \"count\": %u, \"flags\": %u}", i ? ", " : "", i,
 		       in->irqs[i].count, in->irqs[i].flags);
-	printf("]}\n");
+	printf("], \"features\": [");
+	for (size_t i = 0, any = 0; i < N_FEATURES; i++) {
+		const struct feature_view *f = &in->features[i];
+
+		if (!f->get && !f->set)
+			continue;
+		printf("%s{\"index\": %u, \"name\": \"%s\", \"get\": %s, \"set\": %s",
+		       any++ ? ", " : "", known_features[i].index, known_features[i].name,
+		       f->get ? "true" : "false", f->set ? "true" : "false");
+		if (known_features[i].index == VFIO_DEVICE_FEATURE_MIGRATION) {
+			printf(", \"migration_flags\": %llu, \"migration_flag_names\": [",
+			       (unsigned long long)in->mig_flags);
+			for (size_t b = 0, k = 0; b < N(mig_flag_names); b++)
+				if (in->mig_flags & mig_flag_names[b].bit)
+					printf("%s\"%s\"", k++ ? ", " : "", mig_flag_names[b].name);
+			printf("]");
+		}
+		printf("}");
+	}
+	printf("]");
+	if (in->has_pci) {
+		printf(", ");
+		pci_view_print_json(&in->pci);
+	}
+	printf("}\n");
 }
 
 int cmd_info(int argc, char **argv)
@@ -258,6 +392,8 @@ int cmd_info(int argc, char **argv)
 			goto out;
 		}
 	}
+	probe_features(c, &in);
+	read_pci(c, &in);
 	if (json)
 		print_json(&in);
 	else

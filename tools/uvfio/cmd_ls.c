@@ -19,6 +19,7 @@
 #include <uvfio/log.h>
 
 #include "commands.h"
+#include "tool_error.h"
 #include "kernel/kvfio.h"
 
 /* A JSON string: quotes, backslashes and control bytes escaped. */
@@ -130,15 +131,21 @@ static void list_sockets(const char *dir, int json)
 {
 	const struct uvfio_client_opts opts = { .timeout_ms = 1000 };
 	struct dirent **names = NULL;
-	int n, shown = 0;
+	int n, shown = 0, err;
 
+	errno = 0;
 	n = scandir(dir, &names, skip_dots, alphasort);
+	err = n < 0 ? errno : 0;
 	if (json) {
 		fputs(",\"sockets_dir\":", stdout);
 		json_str(dir);
 		fputs(",\"sockets\":[", stdout);
 	} else {
-		printf("\nvfio-user sockets in %s:%s\n", dir, n <= 0 ? " none" : "");
+		char why[160] = "", reason[128];
+
+		if (err)
+			snprintf(why, sizeof(why), " (%s)", tool_strerror(err, reason, sizeof(reason)));
+		printf("\nvfio-user sockets in %s:%s%s\n", dir, n <= 0 ? " none" : "", why);
 	}
 	for (int i = 0; i < n; i++) {
 		char path[PATH_MAX], loc[PATH_MAX + 16];

@@ -8,6 +8,7 @@
  * request and prints the reply's data as it came.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -15,12 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <uvfio/log.h>
 #include <uvfio/mdev.h>
 
 #include "commands.h"
+#include "tool_error.h"
 #include "devices/mdev_samples.h"
 
 #define MDEV_REPLY_MAX (64 * 1024)
@@ -44,6 +47,40 @@ static void mdev_usage(FILE *out)
 		"  remove   remove an instance, closing its client\n"
 		"  list     the instances\n"
 		"  --json   one JSON value instead of tab-separated lines\n");
+}
+
+/*
+ * A failed request, named: the control socket when nothing answers there,
+ * else what was asked (the parent's errno, with what it means for mdevs).
+ */
+static void report_request_error(const char *control, const char *verb, const char *arg,
+				 const char *uuid, int ret)
+{
+	struct stat st;
+	char what[PATH_MAX + 64];
+	const char *hint = NULL;
+
+	if (ret == -ECONNREFUSED || (ret == -ENOENT && stat(control, &st)) ||
+	    ret == -ENOTSOCK) {
+		tool_error(control, -ret, "is 'uvfio serve mdev' running with this control socket?");
+		return;
+	}
+	if (ret == -EPROTO) {
+		tool_error(control, EPROTO, "not an mdev control socket?");
+		return;
+	}
+	snprintf(what, sizeof(what), "mdev %s%s%s%s%s", verb, arg ? " " : "", arg ? arg : "",
+		 uuid ? " --uuid " : "", uuid ? uuid : "");
+	if (!strcmp(verb, "create")) {
+		hint = ret == -EEXIST	 ? "an instance with that UUID exists"
+		       : ret == -ENOENT ? "no such type; see 'uvfio mdev types'"
+		       : ret == -EINVAL ? "is the UUID well formed?"
+		       : ret == -ENOSPC ? "no instances of that type are available"
+					: NULL;
+	} else if (!strcmp(verb, "remove") && ret == -ENOENT) {
+		hint = "no such instance; see 'uvfio mdev list'";
+	}
+	tool_error(what, -ret, hint);
 }
 
 int cmd_mdev(int argc, char **argv)
@@ -107,7 +144,7 @@ int cmd_mdev(int argc, char **argv)
 	}
 	ret = uvfio_mdev_control_request(control, req, out, MDEV_REPLY_MAX);
 	if (ret) {
-		fprintf(stderr, "uvfio mdev: %s: %s\n", verb, strerror(-ret));
+		report_request_error(control, verb, arg, uuid, ret);
 		free(out);
 		return UVFIO_EXIT_FAILURE;
 	}
@@ -219,12 +256,16 @@ int cmd_serve_mdev(int argc, char **argv)
 	}
 	ret = s->create(dir, &p);
 	if (ret) {
-		fprintf(stderr, "uvfio serve mdev: %s: %s\n", name, strerror(-ret));
+		char what[4200];
+
+		snprintf(what, sizeof(what), "serve mdev %s: %s", name, dir);
+		tool_error(what, -ret, ret == -ENOENT ? "create the directory first" : NULL);
 		goto err_sfd;
 	}
 	ret = uvfio_mdev_control_listen(p, control);
 	if (ret) {
-		fprintf(stderr, "uvfio serve mdev: control %s: %s\n", control, strerror(-ret));
+		tool_error(control, -ret, ret == -EEXIST || ret == -EADDRINUSE
+					  ? "is another parent running there?" : NULL);
 		goto err_parent;
 	}
 	printf("mdev parent %s: control %s, instances in %s\n", name, control, dir);

@@ -25,12 +25,21 @@
 #include <uvfio/migrate.h>
 
 #include "commands.h"
+#include "progress.h"
+#include "tool_error.h"
 
-struct progress {
+/* Progress on stderr: the shared bar on a terminal (one line per phase and
+ * round), a line per finished pre-copy round otherwise. */
+struct mig_progress {
 	bool tty, json;
 	unsigned int last_iter;
 	double t0;
-	double last_draw;
+	bool started;
+	const char *phase;
+	unsigned int round;
+	uint64_t base; /* stream bytes before this bar's first chunk */
+	char label[48];
+	struct progress bar;
 };
 
 static double mono_ms(void)
@@ -48,26 +57,42 @@ static double rate_mibps(uint64_t bytes, double ms)
 
 static void on_progress(const struct uvfio_migrate_stats *s, void *opaque)
 {
-	struct progress *p = opaque;
+	struct mig_progress *p = opaque;
+	bool done = !strcmp(s->phase, "done");
+	unsigned int round = s->iterations + !strcmp(s->phase, "precopy");
 	double t = mono_ms();
 
 	if (p->json)
 		return;
 	if (p->tty) {
-		/* redraw at most 10 times a second, and at the end */
-		if (t - p->last_draw < 100 && strcmp(s->phase, "done"))
+		if (p->started && (done || strcmp(s->phase, p->phase) || round != p->round)) {
+			progress_update(&p->bar, s->bytes - p->base);
+			progress_done(&p->bar); /* this round's line stays */
+			p->started = false;
+			p->base = s->bytes;
+		}
+		/* A round's end is reported before the next round has data:
+		 * start the next bar with its first bytes. */
+		if (done || (!p->started && s->bytes == p->base))
 			return;
-		p->last_draw = t;
-		printf("\r%-8s round %-3u %10.1f MiB  %8.1f MiB/s%s", s->phase, s->iterations,
-		       (double)s->bytes / (1 << 20), rate_mibps(s->bytes, t - p->t0),
-		       strcmp(s->phase, "done") ? "" : "\n");
-		fflush(stdout);
+		if (!p->started) {
+			if (!strcmp(s->phase, "precopy"))
+				snprintf(p->label, sizeof(p->label), "migrate: precopy round %u", round);
+			else
+				snprintf(p->label, sizeof(p->label), "migrate: %s", s->phase);
+			progress_start(&p->bar, p->label, 0, PROGRESS_BYTES);
+			p->started = true;
+			p->phase = s->phase;
+			p->round = round;
+		}
+		progress_update(&p->bar, s->bytes - p->base);
 		return;
 	}
-	if (s->iterations != p->last_iter || !strcmp(s->phase, "done")) {
-		p->last_iter = s->iterations;
-		printf("%s: round %u, %llu bytes, %.1f MiB/s\n", s->phase, s->iterations,
-		       (unsigned long long)s->bytes, rate_mibps(s->bytes, t - p->t0));
+	/* Not a terminal: a line per finished pre-copy round; the summary follows. */
+	while (p->last_iter < s->iterations) {
+		p->last_iter++;
+		fprintf(stderr, "precopy round %u done: %llu bytes so far, %.1f MiB/s\n",
+			p->last_iter, (unsigned long long)s->bytes, rate_mibps(s->bytes, t - p->t0));
 	}
 }
 
@@ -75,6 +100,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: uvfio migrate --from SOCK_A --to SOCK_B [--json] [--max-iterations N]\n"
+		"                     [--no-precopy]\n"
 		"\n"
 		"Move the device state served on SOCK_A to the device served on SOCK_B\n"
 		"(vfio-user migration v2: PRE_COPY rounds if the source offers them, then\n"
@@ -83,7 +109,12 @@ static void usage(FILE *out)
 		"  --from SOCK          source server socket\n"
 		"  --to SOCK            destination server socket\n"
 		"  --json               print a JSON summary (bytes, downtime_ms, iterations, mibps)\n"
-		"  --max-iterations N   at most N pre-copy rounds (default 8)\n");
+		"  --max-iterations N   at most N pre-copy rounds (default 8)\n"
+		"  --no-precopy         straight to STOP_COPY, even if the source offers PRE_COPY\n"
+		"\n"
+		"A server resets a PCI function when its last client goes (as vfio-pci), so\n"
+		"a PCI destination keeps the state only while someone stays connected; a\n"
+		"VMM migrates on its own connections with uvfio_migrate() (uvfio/migrate.h).\n");
 }
 
 static int open_sock(const char *path, struct uvfio_client **c)
@@ -95,7 +126,8 @@ static int open_sock(const char *path, struct uvfio_client **c)
 		return -ENAMETOOLONG;
 	ret = uvfio_client_open(loc, NULL, c);
 	if (ret)
-		fprintf(stderr, "uvfio migrate: %s: %s\n", path, strerror(-ret));
+		tool_error(path, -ret, ret == -ECONNREFUSED || ret == -ENOENT
+					       ? "is 'uvfio serve' running?" : NULL);
 	return ret;
 }
 
@@ -106,10 +138,11 @@ int cmd_migrate(int argc, char **argv)
 		{ "to", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "max-iterations", required_argument, NULL, 'n' },
+		{ "no-precopy", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct progress pr = { 0 };
+	struct mig_progress pr = { 0 };
 	struct uvfio_migrate_opts o = { 0 };
 	struct uvfio_migrate_stats st = { 0 };
 	struct uvfio_client *src = NULL, *dst = NULL;
@@ -138,6 +171,9 @@ int cmd_migrate(int argc, char **argv)
 				return UVFIO_EXIT_USAGE;
 			}
 			break;
+		case 'P':
+			o.no_precopy = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return UVFIO_EXIT_OK;
@@ -155,7 +191,7 @@ int cmd_migrate(int argc, char **argv)
 	if (open_sock(to, &dst))
 		goto out;
 
-	pr.tty = isatty(STDOUT_FILENO);
+	pr.tty = isatty(STDERR_FILENO);
 	pr.t0 = mono_ms();
 	o.progress = on_progress;
 	o.opaque = &pr;
@@ -163,8 +199,8 @@ int cmd_migrate(int argc, char **argv)
 	o.why_len = sizeof(why);
 	ret = uvfio_migrate(src, dst, &o, &st);
 	if (ret) {
-		if (pr.tty && !pr.json)
-			printf("\n");
+		if (pr.started)
+			progress_done(&pr.bar);
 		fprintf(stderr, "uvfio migrate: failed: %s (source left running, destination reset)\n",
 			why[0] ? why : strerror(-ret));
 		goto out;

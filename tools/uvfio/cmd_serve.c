@@ -4,10 +4,12 @@
  *             [--allow-uid LIST] [--allow-gid LIST] [-v] [DEVICE OPTIONS]
  *
  * Creates one sample device (devices/registry.h), registers it, serves it
- * over vfio-user on a UNIX socket and polls, in one thread, the server's fd,
- * a signalfd for SIGINT/SIGTERM and the sample's own event fd (the gpio
- * card's control socket). A signal ends the loop; then the server is
- * destroyed (which removes the socket) and the device unregistered.
+ * over vfio-user on a UNIX socket and polls, in one thread, the server's fd
+ * and a signalfd for SIGINT/SIGTERM. The sample's own event fd (the gpio
+ * card's control socket, edu's DMA engine) is registered with the server
+ * (uvfio_server_add_fd), so its work runs inside the server's dispatch and
+ * may reach message-based DMA windows. A signal ends the loop; then the
+ * server is destroyed (which removes the socket) and the device unregistered.
  */
 #include <errno.h>
 #include <grp.h>
@@ -30,6 +32,7 @@
 
 #include "commands.h"
 #include "devices/registry.h"
+#include "sd_listen.h"
 
 #define SERVE_MAX_DEVICE_ARGS 64
 
@@ -57,7 +60,8 @@ static void usage(FILE *out)
 		"SIGTERM. QEMU attaches it with\n"
 		"  -device '{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"PATH\"}}'\n"
 		"\n"
-		"  --socket PATH   the socket to listen on (must not exist)\n"
+		"  --socket PATH   the socket to listen on (must not exist); not needed when\n"
+		"                  systemd passes a socket (LISTEN_FDS=1, fd 3), which wins\n"
 		"  --mode OCTAL    file mode of the socket (default 0600)\n"
 		"  --group NAME    group of the socket file (name or number)\n"
 		"  --allow-uid LIST, --allow-gid LIST\n"
@@ -251,8 +255,8 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 		fprintf(stderr, "uvfio: serve: no DEVICE given (see 'uvfio serve --list')\n");
 		return UVFIO_EXIT_USAGE;
 	}
-	if (!a->socket) {
-		fprintf(stderr, "uvfio: serve: --socket PATH is required\n");
+	if (!a->socket && !sd_listen_requested()) {
+		fprintf(stderr, "uvfio: serve: --socket PATH is required (or a socket from systemd)\n");
 		return UVFIO_EXIT_USAGE;
 	}
 	return 0;
@@ -327,20 +331,30 @@ static const char *server_error_hint(int err)
 	}
 }
 
-/* The poll loop; returns 0 after a signal, or a negative errno. */
-static int serve_loop(struct uvfio_server *srv, int sigfd,
-		      const struct uvfio_sample *sample,
-		      const struct uvfio_sample_dev *sd)
-{
-	int dev_fd = sample->event_fd ? sample->event_fd(sd->priv) : -1;
+struct serve_dev {
+	const struct uvfio_sample *sample;
+	const struct uvfio_sample_dev *sd;
+};
 
+/* The sample's event fd is readable: runs inside uvfio_server_dispatch(). */
+static void serve_dev_event(void *opaque)
+{
+	struct serve_dev *d = opaque;
+	int r = d->sample->handle_event(d->sd->priv);
+
+	if (r < 0)
+		uvfio_dev_log(d->sd->dev, UVFIO_LOG_WARN, "event handler: %s", strerror(-r));
+}
+
+/* The poll loop; returns 0 after a signal, or a negative errno. */
+static int serve_loop(struct uvfio_server *srv, int sigfd)
+{
 	for (;;) {
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[2] = {
 			{ .fd = sigfd, .events = POLLIN },
 			{ .fd = uvfio_server_fd(srv), .events = POLLIN },
-			{ .fd = dev_fd, .events = POLLIN }, /* -1: poll ignores it */
 		};
-		int r = poll(pfd, 3, -1);
+		int r = poll(pfd, 2, -1);
 
 		if (r < 0) {
 			if (errno == EINTR)
@@ -356,11 +370,6 @@ static int serve_loop(struct uvfio_server *srv, int sigfd,
 			uvfio_server_stop(srv);
 			return 0;
 		}
-		/*
-		 * The client's messages come first; device work (edu's DMA)
-		 * runs only once none is waiting. A DMA to QEMU while QEMU
-		 * waits for a reply cannot complete (see devices/edu.c).
-		 */
 		if (pfd[1].revents) {
 			r = uvfio_server_dispatch(srv, 0);
 			if (r < 0 && r != -EINTR && r != -EAGAIN) {
@@ -368,13 +377,6 @@ static int serve_loop(struct uvfio_server *srv, int sigfd,
 					  strerror(-r));
 				return r;
 			}
-			continue;
-		}
-		if (dev_fd >= 0 && pfd[2].revents) {
-			r = sample->handle_event(sd->priv);
-			if (r < 0)
-				uvfio_dev_log(sd->dev, UVFIO_LOG_WARN, "event handler: %s",
-					      strerror(-r));
 		}
 	}
 }
@@ -386,7 +388,8 @@ int cmd_serve(int argc, char **argv)
 	const struct uvfio_sample *sample;
 	struct uvfio_server *srv = NULL;
 	struct uvfio_sample_dev sd = { 0 };
-	int ret, sigfd, status = UVFIO_EXIT_FAILURE;
+	struct serve_dev sdev = { .sd = &sd };
+	int ret, sigfd, dev_fd, status = UVFIO_EXIT_FAILURE;
 
 	/* A parent of mediated devices, not one device: cmd_mdev.c runs it. */
 	if (argc > 1 && !strcmp(argv[1], "mdev"))
@@ -403,6 +406,7 @@ int cmd_serve(int argc, char **argv)
 			a.device);
 		return UVFIO_EXIT_USAGE;
 	}
+	sdev.sample = sample;
 	set_log_level(a.verbose);
 	/* A client that vanishes mid-reply must not kill the server. */
 	signal(SIGPIPE, SIG_IGN);
@@ -437,17 +441,47 @@ int cmd_serve(int argc, char **argv)
 	opts.n_allow_uids = a.nuids;
 	opts.allow_gids = a.gids;
 	opts.n_allow_gids = a.ngids;
-	ret = socket_in_use(a.socket);
+	if (sd_listen_requested()) { /* systemd socket activation: --socket is ignored */
+		opts.listen_fd = sd_listen_fd();
+		if (opts.listen_fd < 0) {
+			fprintf(stderr, "uvfio: serve: systemd socket (LISTEN_FDS): %s\n",
+				opts.listen_fd == -EINVAL ? "want exactly one socket"
+							  : "fd 3 is not a listening UNIX stream socket");
+			goto out_unregister;
+		}
+		if (a.group) /* the socket unit's SocketGroup= says that */
+			fprintf(stderr, "uvfio: serve: --group ignored for a systemd socket\n");
+		opts.group = NULL;
+		a.socket = NULL;
+	}
+	ret = a.socket ? socket_in_use(a.socket) : 0;
 	if (!ret)
 		ret = uvfio_server_create(sd.dev, a.socket, &opts, &srv);
 	if (ret) {
+		if (!a.socket) {
+			fprintf(stderr, "uvfio: serve: cannot serve on the systemd socket: %s\n",
+				strerror(-ret));
+			goto out_unregister;
+		}
 		fprintf(stderr, "uvfio: serve: cannot listen on '%s': %s%s\n", a.socket,
 			strerror(-ret), server_error_hint(ret));
 		goto out_unregister;
 	}
-	ret = serve_loop(srv, sigfd, sample, &sd);
+	dev_fd = sample->event_fd && sample->handle_event ? sample->event_fd(sd.priv) : -1;
+	if (dev_fd >= 0) {
+		ret = uvfio_server_add_fd(srv, dev_fd, serve_dev_event, &sdev);
+		if (ret) {
+			fprintf(stderr, "uvfio: serve: cannot watch the device's events: %s\n",
+				strerror(-ret));
+			goto out_server;
+		}
+	}
+	ret = serve_loop(srv, sigfd);
 	if (!ret)
 		status = UVFIO_EXIT_OK;
+	if (dev_fd >= 0)
+		uvfio_server_remove_fd(srv, dev_fd);
+out_server:
 	uvfio_server_destroy(srv);
 out_unregister:
 	uvfio_device_unregister(sd.dev);

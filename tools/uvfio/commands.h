@@ -21,6 +21,7 @@ int cmd_serve_mdev(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_bind(int argc, char **argv);
 int cmd_unbind(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 
 /* Exit codes, documented in the README. */
 enum {

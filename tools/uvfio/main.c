@@ -16,6 +16,7 @@ static const struct uvfio_command commands[] = {
 	{ "unbind", "give a device bound with 'uvfio bind' back to its driver", cmd_unbind },
 	{ "bench", "benchmarks (dma-map, rtt) against a floor measured in the same run", cmd_bench },
 	{ "mdev", "create, remove and list mediated devices of a running parent", cmd_mdev },
+	{ "trace", "a vfio-user proxy that prints every message decoded", cmd_trace },
 	{ "migrate", "move a device's state between two vfio-user servers", cmd_migrate },
 };
 

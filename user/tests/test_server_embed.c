@@ -268,39 +268,114 @@ static void test_dirty_bitmap_unmap(void **state)
 	uvfio_server_destroy(srv);
 }
 
+static uint64_t thread_val;
+
 static void *dma_from_thread(void *arg)
 {
-	uint64_t v;
-
-	return (void *)(intptr_t)uvfio_device_dma_read(dev, 0x200000, &v, sizeof(v));
+	return (void *)(intptr_t)uvfio_device_dma_read(dev, 0x200000, &thread_val,
+						     sizeof(thread_val));
 }
 
-/* Message-based DMA only from inside a dispatch, on the server's thread. */
+/* Answer DMA_READ request `id` with 8 bytes of `v`. */
+static void answer_read(int fd, uint16_t id, uint64_t v)
+{
+	uint8_t rep[16 + 16 + 8];
+	struct vfio_user_header h = { .msg_id = id, .cmd = VFIO_USER_DMA_READ,
+				      .msg_size = sizeof(rep),
+				      .flags = VFIO_USER_F_TYPE_REPLY };
+	uint64_t addr = 0x200000, count = 8;
+
+	memcpy(rep, &h, 16);
+	memcpy(rep + 16, &addr, 8);
+	memcpy(rep + 24, &count, 8);
+	memcpy(rep + 32, &v, 8);
+	assert_int_equal(send(fd, rep, sizeof(rep), 0), (ssize_t)sizeof(rep));
+}
+
+/* The client side of one message DMA, in a thread: answer the DMA_READ,
+ * after pipelining a GET_INFO that the server must answer meanwhile. */
+static void *answer_dma(void *arg)
+{
+	static struct raw_msg m;
+	int fd = (int)(intptr_t)arg;
+	uint32_t gi[4] = { 16, 0, 0, 0 };
+	uint8_t rep[16 + 16 + 8];
+	struct vfio_user_header h;
+	uint64_t val = 0xabcdef;
+
+	if (raw_recv(fd, &m, 2000) || m.h.cmd != VFIO_USER_DMA_READ)
+		return (void *)1;
+	raw_cmd(fd, 0x4242, VFIO_USER_DEVICE_GET_INFO, 0, gi, 16, NULL, 0);
+	h = (struct vfio_user_header){ .msg_id = m.h.msg_id, .cmd = m.h.cmd,
+				       .msg_size = sizeof(rep),
+				       .flags = VFIO_USER_F_TYPE_REPLY };
+	memcpy(rep, &h, 16);
+	memcpy(rep + 16, m.p, 16); /* addr, count echoed */
+	memcpy(rep + 32, &val, 8);
+	raw_send(fd, rep, sizeof(rep), NULL, 0);
+	return NULL;
+}
+
+/*
+ * Message-based DMA from outside a dispatch: from the server's thread
+ * between dispatch calls (as from a uvfio_server_add_fd callback: commands
+ * that arrive meanwhile are answered at once); from a device thread while
+ * the server thread dispatches, which hands it the reply; a disconnect
+ * fails the device thread's DMA with -ECONNRESET.
+ */
 static void test_msg_dma_outside_dispatch(void **state)
 {
 	struct uvfio_server *srv;
 	struct vfio_user_dma_map m = { .argsz = 32, .flags = 3, .addr = 0x200000,
 				       .size = 4096 };
+	struct pollfd pfd;
 	pthread_t t;
+	uint16_t req_id;
 	void *ret;
-	uint64_t v;
+	uint64_t v = 0;
 	int fd;
 
 	assert_int_equal(uvfio_server_create(dev, path, NULL, &srv), 0);
 	fd = client();
 	version(srv, fd);
 	assert_int_equal(call(srv, fd, VFIO_USER_DMA_MAP, &m, 32, NULL, 0), 0);
-	assert_int_equal(uvfio_device_dma_read(dev, 0x200000, &v, sizeof(v)), -EWOULDBLOCK);
-	pthread_create(&t, NULL, dma_from_thread, NULL);
+	/* The server's thread between dispatch calls. */
+	pthread_create(&t, NULL, answer_dma, (void *)(intptr_t)fd);
+	assert_int_equal(uvfio_device_dma_read(dev, 0x200000, &v, sizeof(v)), 0);
 	pthread_join(t, &ret);
-	assert_int_equal((intptr_t)ret, -EWOULDBLOCK);
-	/* nothing was sent to the client */
-	{
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	assert_null(ret);
+	assert_int_equal(v, 0xabcdef);
+	/* the GET_INFO sent during the DMA was answered during it */
+	assert_int_equal(raw_recv(fd, &rm, 1000), 0);
+	assert_int_equal(rm.h.msg_id, 0x4242);
+	assert_int_equal(rm.h.flags, VFIO_USER_F_TYPE_REPLY);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 50), 0); /* nothing else */
 
-		assert_int_equal(poll(&pfd, 1, 50), 0);
-	}
+	/* A device thread: its request goes out, the reply is routed to it. */
+	pthread_create(&t, NULL, dma_from_thread, NULL);
+	assert_int_equal(raw_recv(fd, &rm, 2000), 0);
+	assert_int_equal(rm.h.cmd, VFIO_USER_DMA_READ);
+	req_id = rm.h.msg_id;
+	/* meanwhile the server thread answers commands */
+	assert_int_equal(call(srv, fd, VFIO_USER_DEVICE_GET_INFO, "\x10\0\0\0", 4, NULL, 0) >= 0,
+			 1);
+	answer_read(fd, req_id, 0x1122334455667788ull);
+	assert_int_equal(uvfio_server_dispatch(srv, 1000), 0);
+	pthread_join(t, &ret);
+	assert_int_equal((intptr_t)ret, 0);
+	assert_int_equal(thread_val, 0x1122334455667788ull);
+
+	/* The client leaves while a device thread waits: -ECONNRESET. */
+	pthread_create(&t, NULL, dma_from_thread, NULL);
+	assert_int_equal(raw_recv(fd, &rm, 2000), 0);
+	assert_int_equal(rm.h.cmd, VFIO_USER_DMA_READ);
 	close(fd);
+	for (int i = 0; i < 20 && uvfio_server_has_client(srv); i++)
+		uvfio_server_dispatch(srv, 100);
+	assert_false(uvfio_server_has_client(srv));
+	pthread_join(t, &ret);
+	assert_int_equal((intptr_t)ret, -ECONNRESET);
 	uvfio_server_destroy(srv);
 }
 
