@@ -742,7 +742,8 @@ static void fake_reply(int fd, const struct vfio_user_header *req, const void *p
 	uint8_t buf[64];
 
 	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + sizeof(h), p, len);
+	if (len)
+		memcpy(buf + sizeof(h), p, len);
 	if (write(fd, buf, sizeof(h) + len) != (ssize_t)(sizeof(h) + len))
 		_exit(10);
 }
