@@ -17,14 +17,112 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <uvfio/dma.h>
 
 #include "dma_internal.h"
+
+/*
+ * SIGBUS-safe copies for fd-backed windows. The client owns the fd: it can
+ * truncate it under our mapping at any time, and touching a page past the
+ * new end raises SIGBUS. A size check at map time catches a window that is
+ * bigger than its file from the start; a truncation later can only be
+ * caught at the access itself (an fstat before each copy is a syscall per
+ * access and still races with the truncate; F_SEAL_SHRINK needs a memfd the
+ * client created with MFD_ALLOW_SEALING and would take the client's right
+ * to shrink its own memory). So each copy runs under a thread-local jump
+ * buffer; the SIGBUS handler (installed by fd-backed maps, see bus_install)
+ * jumps back out of the copy, which then fails with -EFAULT. A SIGBUS
+ * outside a guarded copy goes to the handler that was there before (or the
+ * default action). Pointers from uvfio_dma_get() are not guarded: a device
+ * that keeps one is exposed to the truncation as the kernel's would be.
+ */
+/* volatile: the compiler knows memcpy leaves it alone and would otherwise
+ * drop the store before the copy as dead. */
+static __thread sigjmp_buf *volatile bus_guard;
+static struct sigaction bus_prev;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	sigjmp_buf *g = bus_guard;
+
+	if (g) {
+		bus_guard = NULL;
+		siglongjmp(*g, 1);
+	}
+	if ((bus_prev.sa_flags & SA_SIGINFO) && bus_prev.sa_sigaction) {
+		bus_prev.sa_sigaction(sig, si, uc);
+		return;
+	}
+	if (!(bus_prev.sa_flags & SA_SIGINFO) && bus_prev.sa_handler != SIG_DFL &&
+	    bus_prev.sa_handler != SIG_IGN) {
+		bus_prev.sa_handler(sig);
+		return;
+	}
+	/* Returning re-executes the faulting access: now the default action. */
+	signal(SIGBUS, SIG_DFL);
+}
+
+/*
+ * Make sure our handler is the current one. Checked at every fd-backed map
+ * (not at every access): a handler installed after ours (a test framework,
+ * the application) is chained to, not lost.
+ */
+static pthread_mutex_t bus_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void bus_install(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigbus,
+				.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK };
+	struct sigaction cur;
+
+	pthread_mutex_lock(&bus_lock);
+	if (!sigaction(SIGBUS, NULL, &cur) &&
+	    !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_sigbus)) {
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGBUS, &sa, &bus_prev);
+	}
+	pthread_mutex_unlock(&bus_lock);
+}
+
+/* memcpy that fails with -EFAULT instead of dying when a page is gone. */
+static int guarded_copy(void *dst, const void *src, size_t n)
+{
+	sigjmp_buf jb;
+
+	/* No signal mask to restore: SA_NODEFER leaves SIGBUS unblocked. */
+	if (sigsetjmp(jb, 0)) {
+		bus_guard = NULL;
+		return -EFAULT;
+	}
+	bus_guard = &jb;
+	__asm__ __volatile__("" ::: "memory");
+	memcpy(dst, src, n);
+	__asm__ __volatile__("" ::: "memory");
+	bus_guard = NULL;
+	return 0;
+}
+
+/* The fd's file must back [off, off + size): else every access faults. */
+static int fd_covers(int fd, uint64_t off, uint64_t size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	/* Only regular files (memfds, tmpfs, hugetlbfs) have a size to check;
+	 * device memory (e.g. /dev/zero, DAX) is left to mmap. */
+	if (S_ISREG(st.st_mode) && (st.st_size < 0 || off + size > (uint64_t)st.st_size))
+		return -EFAULT;
+	return 0;
+}
 
 size_t uvfio_dma__window_bytes(void)
 {
@@ -204,6 +302,10 @@ int uvfio_dma_map(struct uvfio_dma *dma, const struct uvfio_dma_map_args *args)
 		pthread_mutex_unlock(&dma->lock);
 		if (ret)
 			goto err_free;
+		ret = fd_covers(args->fd, args->fd_offset, args->size);
+		if (ret)
+			goto err_free;
+		bus_install();
 		prot = (args->prot & UVFIO_DMA_READ ? PROT_READ : 0) |
 		       (args->prot & UVFIO_DMA_WRITE ? PROT_WRITE : 0);
 		host = mmap(NULL, (size_t)args->size, prot, MAP_SHARED, args->fd,
@@ -483,7 +585,13 @@ static int dma_access(struct uvfio_dma *dma, uint64_t iova, void *buf,
 
 		/* After a failure, keep walking only to drop the counts taken. */
 		if (!err) {
-			if (w->host) {
+			if (w->host && w->fd >= 0) {
+				char *h = (char *)w->host + (cur - w->node.start);
+
+				/* The client may have truncated the fd. */
+				err = is_write ? guarded_copy(h, p, chunk)
+					       : guarded_copy(p, h, chunk);
+			} else if (w->host) {
 				char *h = (char *)w->host + (cur - w->node.start);
 
 				if (is_write)

@@ -182,12 +182,11 @@ out:
 static void check_msi(struct uvfio_client *c)
 {
 	struct vfio_irq_info info = { .argsz = sizeof(info), .index = MSI };
-	struct {
-		struct vfio_irq_set hdr;
-		int32_t fd;
-	} set = { .hdr = { .argsz = sizeof(set), .index = MSI, .start = 0, .count = 1,
-			   .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER },
-		  .fd = -1 };
+	/* The eventfd goes in its own array; argsz counts it as data[]. */
+	struct vfio_irq_set set = { .argsz = sizeof(set) + sizeof(int32_t),
+		.index = MSI, .start = 0, .count = 1,
+		.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER };
+	int32_t efd;
 	struct vfio_irq_set off = { .argsz = sizeof(off), .index = MSI,
 		.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER };
 	struct pollfd pfd;
@@ -199,15 +198,15 @@ static void check_msi(struct uvfio_client *c)
 		check(0, "msi", ret ? strerror(-ret) : "no MSI vectors");
 		return;
 	}
-	set.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	ret = uvfio_client_set_irqs(c, &set.hdr, &set.fd);
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ret = uvfio_client_set_irqs(c, &set, &efd);
 	if (ret) {
 		check(0, "msi enable", strerror(-ret));
 		goto out;
 	}
 	wr32(c, EDU_IRQ_RAISE, 0x1);
-	pfd = (struct pollfd){ .fd = set.fd, .events = POLLIN };
-	if (poll(&pfd, 1, 2000) != 1 || read(set.fd, &count, sizeof(count)) != sizeof(count))
+	pfd = (struct pollfd){ .fd = efd, .events = POLLIN };
+	if (poll(&pfd, 1, 2000) != 1 || read(efd, &count, sizeof(count)) != sizeof(count))
 		count = 0;
 	check(count >= 1 && (rd32(c, EDU_IRQ_STATUS) & 1), "msi on eventfd",
 	      count ? "raised via 0x60, status 0x1" : "no interrupt within 2 s");
@@ -215,7 +214,7 @@ static void check_msi(struct uvfio_client *c)
 	check(rd32(c, EDU_IRQ_STATUS) == 0, "interrupt ack", NULL);
 	uvfio_client_set_irqs(c, &off, NULL);
 out:
-	close(set.fd);
+	close(efd);
 }
 
 int main(int argc, char **argv)

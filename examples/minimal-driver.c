@@ -22,12 +22,11 @@ static int fail(const char *loc, const char *what, int err)
 int main(int argc, char **argv)
 {
 	struct vfio_device_info info = { .argsz = sizeof(info) };
-	struct {
-		struct vfio_irq_set hdr;
-		int32_t fd;
-	} irq = { .hdr = { .argsz = sizeof(irq), .index = 0, .start = 0, .count = 1,
-			   .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER },
-		  .fd = -1 };
+	/* One eventfd for vector 0; argsz counts it as the data[] after the header. */
+	struct vfio_irq_set irq = { .argsz = sizeof(irq) + sizeof(int32_t), .index = 0,
+		.start = 0, .count = 1,
+		.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER };
+	int32_t efd = -1;
 	struct uvfio_client *c;
 	uint32_t id = 0, v = 0xc0ffee, back = 0, one = 1;
 	uint64_t events = 0;
@@ -55,14 +54,14 @@ int main(int argc, char **argv)
 	printf("scratch %#x %s\n", back, back == v ? "ok" : "MISMATCH");
 
 	/* An interrupt: hand the device an eventfd, ring the doorbell, wait. */
-	irq.fd = eventfd(0, EFD_CLOEXEC);
-	ret = uvfio_client_set_irqs(c, &irq.hdr, &irq.fd);
+	efd = eventfd(0, EFD_CLOEXEC);
+	ret = uvfio_client_set_irqs(c, &irq, &efd);
 	if (ret)
 		return fail(argv[1], "set irqs", ret);
 	if (uvfio_client_write(c, 0, 0x8, &one, 4) != 4)
 		return fail(argv[1], "doorbell", -EIO);
-	pfd = (struct pollfd){ .fd = irq.fd, .events = POLLIN };
-	if (poll(&pfd, 1, 2000) != 1 || read(irq.fd, &events, 8) != 8)
+	pfd = (struct pollfd){ .fd = efd, .events = POLLIN };
+	if (poll(&pfd, 1, 2000) != 1 || read(efd, &events, 8) != 8)
 		return fail(argv[1], "interrupt", -ETIMEDOUT);
 	printf("interrupt %llu\n", (unsigned long long)events);
 
@@ -72,6 +71,6 @@ int main(int argc, char **argv)
 	uvfio_client_read(c, 0, 0x4, &back, 4);
 	printf("after reset scratch %#x\n", back);
 	uvfio_client_close(c);
-	close(irq.fd);
+	close(efd);
 	return back == 0 && id == 0x6d696e31u ? 0 : 1;
 }

@@ -493,9 +493,14 @@ ssize_t vu_caps_emit(const struct vu_caps *caps, char *buf, size_t cap)
 			EMIT(",\"fd_index\":%" PRIu32, caps->twin_fd_index);
 		EMIT("}");
 	}
-	if (caps->has_migration)
-		EMIT(",\"migration\":{\"pgsize\":%" PRIu64 ",\"max_bitmap_size\":%" PRIu64 "}",
-		     caps->mig_pgsize, caps->mig_max_bitmap_size);
+	if (caps->has_migration) {
+		/* pgsize 0 means "absent" (a peer's object without it): the
+		 * parser refuses an explicit 0, so it must not be emitted. */
+		EMIT(",\"migration\":{");
+		if (caps->mig_pgsize)
+			EMIT("\"pgsize\":%" PRIu64 ",", caps->mig_pgsize);
+		EMIT("\"max_bitmap_size\":%" PRIu64 "}", caps->mig_max_bitmap_size);
+	}
 	if (caps->has_vf_token) {
 		const uint8_t *u = caps->vf_token;
 

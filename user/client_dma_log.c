@@ -122,8 +122,12 @@ int uvfio_client_dma_log_report(struct uvfio_client *c, uint64_t iova, uint64_t 
 	if (words > bitmap_bytes / 8)
 		return -EINVAL;
 	if (!is_vfio_user(c)) {
+		/* vfio_device_feature's argsz/flags spelled out: a struct with
+		 * a flexible array inside another is a GNU extension. */
 		struct {
-			struct vfio_device_feature h;
+			struct {
+				uint32_t argsz, flags;
+			} h;
 			struct vfio_device_feature_dma_logging_report r;
 		} f = {
 			.h = { .argsz = sizeof(f),

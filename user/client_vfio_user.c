@@ -399,10 +399,13 @@ static ssize_t vu_read(struct uvfio_client *c, uint32_t index, uint64_t pos,
 			.data = (uint8_t *)buf + done, .data_cap = n,
 		};
 		struct iovec iov[2] = { { 0 }, { &req, sizeof(req) } };
+		uint64_t off;
 		int rc;
 
-		if (__builtin_add_overflow(pos, done, &req.offset))
+		/* req is packed: compute into an aligned local, then store. */
+		if (__builtin_add_overflow(pos, done, &off))
 			return -EINVAL;
+		req.offset = off;
 		rc = vu_call(vc, VFIO_USER_REGION_READ, iov, 2, NULL, 0, &rep);
 		if (rc)
 			return rc;
@@ -431,10 +434,13 @@ static ssize_t vu_write(struct uvfio_client *c, uint32_t index, uint64_t pos,
 					.data = extra, .data_cap = sizeof(extra) };
 		struct iovec iov[3] = { { 0 }, { &req, sizeof(req) },
 					{ (uint8_t *)buf + done, n } };
+		uint64_t off;
 		int rc;
 
-		if (__builtin_add_overflow(pos, done, &req.offset))
+		/* req is packed: compute into an aligned local, then store. */
+		if (__builtin_add_overflow(pos, done, &off))
 			return -EINVAL;
+		req.offset = off;
 		rc = vu_call(vc, VFIO_USER_REGION_WRITE, iov, 3, NULL, 0, &rep);
 		if (rc)
 			return rc;

@@ -105,12 +105,13 @@ const char *vu_cmd_name(uint16_t cmd)
 
 static int version_parse(const void *p, size_t len, struct vu_version *out)
 {
-	const char *caps = (const char *)p + sizeof(struct vfio_user_version);
+	const char *caps;
 	size_t clen;
 	const char *nul;
 
 	if (len < sizeof(struct vfio_user_version))
-		return -EINVAL;
+		return -EINVAL; /* p may be NULL here: no arithmetic on it before */
+	caps = (const char *)p + sizeof(struct vfio_user_version);
 	memcpy(&out->major, p, 2);
 	memcpy(&out->minor, (const uint8_t *)p + 2, 2);
 	out->caps = NULL;

@@ -54,8 +54,16 @@ static void why(const struct uvfio_migrate_opts *o, const char *fmt, ...)
 
 /* ---- MIG_DEVICE_STATE / MIGRATION ------------------------------------------- */
 
+/* struct vfio_device_feature's layout (argsz, flags, data[]) spelled out:
+ * a struct with a flexible array inside another is a GNU extension. */
+struct feat_hdr {
+	uint32_t argsz;
+	uint32_t flags;
+};
+_Static_assert(sizeof(struct feat_hdr) == sizeof(struct vfio_device_feature), "feature hdr");
+
 struct feat_state {
-	struct vfio_device_feature h;
+	struct feat_hdr h;
 	struct vfio_device_feature_mig_state s;
 };
 
@@ -86,7 +94,7 @@ int uvfio_client_mig_get_state(struct uvfio_client *c, uint32_t *state)
 int uvfio_client_mig_flags(struct uvfio_client *c, uint64_t *flags)
 {
 	struct {
-		struct vfio_device_feature h;
+		struct feat_hdr h;
 		struct vfio_device_feature_migration m;
 	} f = {
 		.h = { .argsz = sizeof(f),

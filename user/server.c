@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,12 +41,13 @@ static int ep_add(int epfd, int fd, uint64_t tag)
 }
 
 /*
- * Bind + listen at path with `mode`, whatever the process umask is. The
- * socket is bound and listening under a temporary name first and renamed
- * into place, so whoever sees `path` can connect (no window between bind
- * and listen in which a client waiting for the file would be refused).
+ * Bind + listen at path with `mode` (and group `gid` unless -1), whatever
+ * the process umask is. The socket is bound and listening under a temporary
+ * name first and renamed into place, so whoever sees `path` can connect (no
+ * window between bind and listen in which a client waiting for the file
+ * would be refused).
  */
-static int listen_path(const char *path, mode_t mode)
+static int listen_path(const char *path, mode_t mode, gid_t gid)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
@@ -80,7 +82,8 @@ static int listen_path(const char *path, mode_t mode)
 		goto err_close;
 	}
 	/* Before listen(): nobody can connect while the umask's mode applies. */
-	if (chmod(sa.sun_path, mode) || listen(fd, 4) || rename(sa.sun_path, path)) {
+	if ((gid != (gid_t)-1 && chown(sa.sun_path, (uid_t)-1, gid)) ||
+	    chmod(sa.sun_path, mode) || listen(fd, 4) || rename(sa.sun_path, path)) {
 		ret = -errno;
 		goto err_unlink;
 	}
@@ -93,13 +96,56 @@ err_close:
 	return ret;
 }
 
+/* A group by name or number; -EINVAL if there is no such group. */
+static int resolve_group(const char *name, gid_t *gid)
+{
+	struct group gr, *res = NULL;
+	char buf[4096], *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(name, &end, 10);
+	if (*name && !*end && !errno && v < (gid_t)-1) {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) || !res)
+		return -EINVAL;
+	*gid = res->gr_gid;
+	return 0;
+}
+
+/* SO_PEERCRED against the allow lists; true: serve this peer. */
+static bool peer_allowed(struct uvfio_server *srv, int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (!srv->n_allow_uids && !srv->n_allow_gids)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len)) {
+		uvfio_log(UVFIO_LOG_WARN, srv_name(srv), "refused a client: SO_PEERCRED: %s",
+			  strerror(errno));
+		return false;
+	}
+	for (size_t i = 0; i < srv->n_allow_uids; i++)
+		if (srv->allow_uids[i] == cr.uid)
+			return true;
+	for (size_t i = 0; i < srv->n_allow_gids; i++)
+		if (srv->allow_gids[i] == cr.gid)
+			return true;
+	uvfio_log(UVFIO_LOG_WARN, srv_name(srv),
+		  "refused a client: uid %u gid %u pid %d not allowed",
+		  (unsigned int)cr.uid, (unsigned int)cr.gid, (int)cr.pid);
+	return false;
+}
+
 int uvfio_server_create(struct uvfio_device *dev, const char *path,
 			const struct uvfio_server_opts *opts,
 			struct uvfio_server **out)
 {
 	struct uvfio_server_opts o = { .listen_fd = -1 };
 	struct uvfio_server *srv;
-	int ret;
 
 	if (!dev || !out)
 		return -EINVAL;
@@ -107,8 +153,16 @@ int uvfio_server_create(struct uvfio_device *dev, const char *path,
 		o = *opts;
 	if (!path && o.listen_fd < 0)
 		return -EINVAL;
+	gid_t gid = (gid_t)-1;
+	int ret;
+
 	if (o.max_data_xfer_size > VFIO_USER_MAX_MAX_DATA_XFER)
 		return -EINVAL;
+	if (o.n_allow_uids > UVFIO_SERVER_MAX_ALLOW || o.n_allow_gids > UVFIO_SERVER_MAX_ALLOW ||
+	    (o.n_allow_uids && !o.allow_uids) || (o.n_allow_gids && !o.allow_gids))
+		return -EINVAL;
+	if (o.group && (!path || resolve_group(o.group, &gid)))
+		return -EINVAL; /* an inherited socket's group is its creator's */
 
 	srv = calloc(1, sizeof(*srv));
 	if (!srv)
@@ -125,6 +179,12 @@ int uvfio_server_create(struct uvfio_device *dev, const char *path,
 					     : VFIO_USER_DEFAULT_MAX_DATA_XFER;
 	srv->msg_timeout_ms = o.msg_timeout_ms ? o.msg_timeout_ms : DEFAULT_MSG_TIMEOUT_MS;
 	srv->max_msg_size = (uint32_t)VFIO_USER_MAX_MSG_SIZE(srv->max_xfer);
+	srv->n_allow_uids = o.n_allow_uids;
+	srv->n_allow_gids = o.n_allow_gids;
+	if (o.n_allow_uids)
+		memcpy(srv->allow_uids, o.allow_uids, o.n_allow_uids * sizeof(uint32_t));
+	if (o.n_allow_gids)
+		memcpy(srv->allow_gids, o.allow_gids, o.n_allow_gids * sizeof(uint32_t));
 
 	if (o.listen_fd >= 0) {
 		srv->listen_fd = o.listen_fd;
@@ -139,7 +199,7 @@ int uvfio_server_create(struct uvfio_device *dev, const char *path,
 			ret = -ENOMEM;
 			goto err;
 		}
-		ret = listen_path(path, o.mode ? o.mode : 0600);
+		ret = listen_path(path, o.mode ? o.mode : 0600, gid);
 		if (ret < 0)
 			goto err;
 		srv->listen_fd = ret;
@@ -324,6 +384,10 @@ static void do_accept(struct uvfio_server *srv)
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			uvfio_log(UVFIO_LOG_WARN, srv_name(srv), "accept: %s", strerror(errno));
+		return;
+	}
+	if (!peer_allowed(srv, fd)) {
+		close(fd);
 		return;
 	}
 	if (srv->conn) {

@@ -126,6 +126,9 @@ struct uvfio_server {
 	uint32_t max_xfer;
 	uint32_t msg_timeout_ms;
 	uint32_t max_msg_size;
+	uint32_t allow_uids[UVFIO_SERVER_MAX_ALLOW];
+	uint32_t allow_gids[UVFIO_SERVER_MAX_ALLOW];
+	size_t n_allow_uids, n_allow_gids;
 	pthread_t owner;  /* the thread that dispatches (creates, at first):
 			     the only one that reads the socket */
 	bool dispatching; /* inside uvfio_server_dispatch() */

@@ -381,11 +381,12 @@ int uvfio_tp_recv_payload(struct uvfio_tp *tp, void *buf, size_t len,
 	avail = tp->rx_len - tp->rx_off;
 	if (avail > len)
 		avail = len;
-	if (avail) /* p may be NULL for an empty payload */
+	if (avail) { /* p may be NULL for an empty payload: no arithmetic on it */
 		memcpy(p, tp->rx + tp->rx_off, avail);
+		p += avail;
+	}
 	rx_consume(tp, avail);
 	tp->payload_left -= avail;
-	p += avail;
 	len -= avail;
 	if (!len)
 		return 0;

@@ -438,6 +438,27 @@ static void test_control_protocol(void **state)
 	assert_int_equal(uvfio_mdev_control_request(path, "types", out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "fake-a\t2\t"));
 
+	/* A line longer than UVFIO_MDEV_CONTROL_LINE_MAX (no newline in a
+	 * full buffer): an error line, then the connection is closed. */
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		char big[UVFIO_MDEV_CONTROL_LINE_MAX + 64];
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		size_t got = 0;
+		ssize_t n;
+
+		memset(big, 'x', sizeof(big));
+		assert_true(strlen(path) < sizeof(sa.sun_path));
+		memcpy(sa.sun_path, path, strlen(path) + 1);
+		assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		assert_int_equal(send(fd, big, sizeof(big), MSG_NOSIGNAL), (ssize_t)sizeof(big));
+		while (got < sizeof(out) - 1 && (n = recv(fd, out + got, sizeof(out) - 1 - got, 0)) > 0)
+			got += (size_t)n; /* until EOF: the parent closed it */
+		out[got] = '\0';
+		assert_non_null(strstr(out, "request line too long"));
+		close(fd);
+	}
+
 	/* The client refuses what the protocol cannot carry. */
 	memset(line, 'a', 300);
 	line[300] = '\0';

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -397,6 +399,41 @@ static void test_stress_map_unmap(void **state)
 	assert_true(accesses(&st) >= 1000);
 }
 
+/*
+ * The client owns a window's fd: a window longer than its file is refused,
+ * and a truncation under a mapped window makes the access fail (-EFAULT)
+ * instead of killing the process with SIGBUS; other pages still work.
+ */
+static void test_truncated_fd(void **state)
+{
+	struct uvfio_dma *dma = *state;
+	struct uvfio_dma_map_args m = { .iova = 0x100000, .size = 0x4000,
+					.prot = UVFIO_DMA_READ | UVFIO_DMA_WRITE };
+	char buf[64] = "hello";
+	int fd = memfd_create("trunc", MFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 0x2000), 0);
+	m.fd = fd;
+	assert_int_equal(uvfio_dma_map(dma, &m), -EFAULT); /* file too short */
+	m.size = 0x2000;
+	m.fd_offset = 0x1000;
+	assert_int_equal(uvfio_dma_map(dma, &m), -EFAULT); /* offset + size past the end */
+	m.fd_offset = 0;
+	m.fd = dup(fd);
+	assert_int_equal(uvfio_dma_map(dma, &m), 0); /* the space owns m.fd now */
+
+	assert_int_equal(uvfio_dma_write(dma, 0x101000, buf, sizeof(buf)), 0);
+	assert_int_equal(ftruncate(fd, 0x1000), 0); /* the second page is gone */
+	assert_int_equal(uvfio_dma_read(dma, 0x101000, buf, sizeof(buf)), -EFAULT);
+	assert_int_equal(uvfio_dma_write(dma, 0x101ff0, buf, 32), -EFAULT);
+	assert_int_equal(uvfio_dma_write(dma, 0x100000, buf, sizeof(buf)), 0);
+	assert_int_equal(uvfio_dma_read(dma, 0x100000, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "hello");
+	assert_int_equal(uvfio_dma_unmap(dma, 0x100000, 0x2000, 0, NULL), 0);
+	close(fd);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -410,6 +447,7 @@ int main(void)
 		T(test_unmap_waits_for_ref),
 		T(test_unmap_waits_for_handler),
 		T(test_stress_map_unmap),
+		T(test_truncated_fd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -77,7 +77,11 @@ struct uvfio_dma_map_args {
  *   -EOVERFLOW iova + size - 1 wraps
  *   -EEXIST    overlaps an existing window
  *   -ENOSPC    max_entries windows already mapped
+ *   -EFAULT    fd is a regular file (memfd, tmpfs) shorter than fd_offset + size
  *   -errno     mmap of the fd failed (e.g. -ENODEV, -EACCES)
+ * The first fd-backed map installs a SIGBUS handler (chained to the one
+ * before): if the fd's owner truncates it later, a read/write that touches
+ * a vanished page fails with -EFAULT instead of killing the process.
  */
 int uvfio_dma_map(struct uvfio_dma *dma, const struct uvfio_dma_map_args *args);
 
@@ -102,8 +106,9 @@ uint64_t uvfio_dma_pgsize(struct uvfio_dma *dma);
 
 /*
  * Device access to client memory. The range may span adjacent windows; every
- * byte must be mapped with the needed protection (else -EFAULT). Writes set
- * dirty bits while logging is on.
+ * byte must be mapped with the needed protection (else -EFAULT; also when an
+ * fd-backed window's file was truncated under it). Writes set dirty bits
+ * while logging is on.
  */
 int uvfio_dma_read(struct uvfio_dma *dma, uint64_t iova, void *buf, size_t len);
 int uvfio_dma_write(struct uvfio_dma *dma, uint64_t iova, const void *buf,

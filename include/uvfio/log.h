@@ -37,7 +37,7 @@ void uvfio_log_set_sink(uvfio_log_sink_fn fn, void *opaque);
 void uvfio_log(enum uvfio_log_level level, const char *who, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void uvfio_vlog(enum uvfio_log_level level, const char *who, const char *fmt,
-		va_list ap);
+		va_list ap) __attribute__((format(printf, 3, 0)));
 
 #ifdef __cplusplus
 }

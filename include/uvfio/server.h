@@ -55,6 +55,7 @@
 #ifndef UVFIO_SERVER_H
 #define UVFIO_SERVER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -72,7 +73,19 @@ struct uvfio_server_opts {
 	uint32_t max_dma_maps;	     /* 0: 65535 */
 	uint32_t max_data_xfer_size; /* 0: 1 MiB */
 	uint32_t msg_timeout_ms;     /* a started message must complete; 0: 5000 */
+	/* Access control (see docs/reliability.md). The socket's mode and
+	 * group are the first fence; SO_PEERCRED is checked at accept: with
+	 * either list non-empty, a peer whose uid is in allow_uids or whose
+	 * (primary) gid is in allow_gids is served, any other one is closed
+	 * at once with a log line naming its uid, gid and pid. */
+	const char *group;	     /* socket file group (name or number); NULL: keep */
+	const uint32_t *allow_uids;  /* NULL/0: no uid rule */
+	size_t n_allow_uids;
+	const uint32_t *allow_gids;  /* NULL/0: no gid rule */
+	size_t n_allow_gids;
 };
+
+#define UVFIO_SERVER_MAX_ALLOW 64 /* entries per allow list (-EINVAL beyond) */
 
 /* Create a listening server for `dev` at `path` (NULL with listen_fd). */
 int uvfio_server_create(struct uvfio_device *dev, const char *path,

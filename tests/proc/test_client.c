@@ -712,6 +712,204 @@ static void test_server_stalled(void **state)
 	f->c = c;
 }
 
+/* ---- a fake server in a child process: accepts, then misbehaves ---------- */
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "user/proto.h"
+
+struct fake {
+	char dir[32];
+	char path[64];
+	pid_t pid;
+};
+
+static int fake_read(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Read one message; its payload (up to cap bytes) into buf. */
+static int fake_recv(int fd, struct vfio_user_header *h, void *buf, size_t cap)
+{
+	uint8_t skip[256];
+	size_t len;
+
+	if (fake_read(fd, h, sizeof(*h)) || h->msg_size < sizeof(*h))
+		return -1;
+	len = h->msg_size - sizeof(*h);
+	if (len <= cap)
+		return fake_read(fd, buf, len);
+	if (fake_read(fd, buf, cap))
+		return -1;
+	for (len -= cap; len; len -= len < sizeof(skip) ? len : sizeof(skip))
+		if (fake_read(fd, skip, len < sizeof(skip) ? len : sizeof(skip)))
+			return -1;
+	return 0;
+}
+
+static void fake_reply(int fd, const struct vfio_user_header *req, const void *p, size_t len)
+{
+	struct vfio_user_header h = { .msg_id = req->msg_id, .cmd = req->cmd,
+				      .msg_size = (uint32_t)(sizeof(h) + len),
+				      .flags = VFIO_USER_F_TYPE_REPLY };
+	uint8_t buf[64];
+
+	memcpy(buf, &h, sizeof(h));
+	if (len)
+		memcpy(buf + sizeof(h), p, len);
+	if (write(fd, buf, sizeof(h) + len) != (ssize_t)(sizeof(h) + len))
+		_exit(10);
+}
+
+/* The child's side; exits 0 when the client behaved. */
+static void fake_serve(int lfd, int mode)
+{
+	struct vfio_user_header h;
+	uint8_t p[4096];
+	int fd = accept(lfd, NULL, NULL);
+
+	if (fd < 0)
+		_exit(11);
+	if (mode == 0) { /* takes the VERSION, never answers */
+		fake_recv(fd, &h, p, sizeof(p));
+		sleep(30);
+		_exit(0);
+	}
+	/* mode 1: a proper VERSION (0.0, no JSON), then requests outside
+	 * the client's window after its DMA_MAP */
+	if (fake_recv(fd, &h, p, sizeof(p)) || h.cmd != VFIO_USER_VERSION)
+		_exit(12);
+	fake_reply(fd, &h, (uint16_t[]){ 0, 0 }, 4);
+	if (fake_recv(fd, &h, p, sizeof(p)) || h.cmd != VFIO_USER_DEVICE_GET_INFO)
+		_exit(15);
+	fake_reply(fd, &h, (uint32_t[]){ 16, 0, 0, 0 }, 16);
+	if (fake_recv(fd, &h, p, sizeof(p)) || h.cmd != VFIO_USER_DMA_MAP)
+		_exit(13);
+	fake_reply(fd, &h, NULL, 0);
+	{
+		/* the window: 0x10000 + 0x1000, READ only */
+		static const uint64_t reqs[][3] = {
+			{ VFIO_USER_DMA_READ, 0x0f000, 16 },  /* before it */
+			{ VFIO_USER_DMA_READ, 0x10ff8, 16 },  /* crosses its end */
+			{ VFIO_USER_DMA_READ, 0x11000, 1 },   /* just after */
+			{ VFIO_USER_DMA_WRITE, 0x10000, 8 },  /* no write permission */
+			{ VFIO_USER_DMA_READ, 0xfffffffffffffff8ull, 16 }, /* wraps */
+		};
+
+		for (unsigned int i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+			uint8_t m[16 + 16 + 8] = { 0 };
+			struct vfio_user_header rq = { .msg_id = (uint16_t)(500 + i),
+				.cmd = (uint16_t)reqs[i][0],
+				.msg_size = (uint32_t)(32 + (reqs[i][0] == VFIO_USER_DMA_WRITE ? 8 : 0)) };
+
+			memcpy(m, &rq, 16);
+			memcpy(m + 16, &reqs[i][1], 8);
+			memcpy(m + 24, &reqs[i][2], 8);
+			memset(m + 32, 0xee, 8);
+			if (write(fd, m, rq.msg_size) != (ssize_t)rq.msg_size)
+				_exit(14);
+			if (fake_recv(fd, &h, p, sizeof(p)) || h.msg_id != rq.msg_id ||
+			    h.flags != (VFIO_USER_F_TYPE_REPLY | VFIO_USER_F_ERROR) ||
+			    h.error_no == 0 || h.msg_size != 16)
+				_exit(20 + (int)i); /* the client must refuse it */
+		}
+	}
+	close(fd);
+	_exit(0);
+}
+
+static void fake_start(struct fake *f, int mode)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int lfd;
+
+	strcpy(f->dir, "/tmp/uvfio-fake-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/s.sock", f->dir);
+	strcpy(sa.sun_path, f->path);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	f->pid = fork();
+	assert_true(f->pid >= 0);
+	if (!f->pid)
+		fake_serve(lfd, mode);
+	close(lfd);
+}
+
+static int fake_stop(struct fake *f)
+{
+	int st = 0;
+
+	kill(f->pid, SIGTERM);
+	waitpid(f->pid, &st, 0);
+	unlink(f->path);
+	rmdir(f->dir);
+	return st;
+}
+
+/* A server that accepts and never answers VERSION: open fails in time. */
+static void test_version_never_answered(void **state)
+{
+	struct uvfio_client_opts o = { .timeout_ms = 300 };
+	struct uvfio_client *c = (void *)1;
+	struct fake f;
+	uint64_t t0, dt;
+
+	fake_start(&f, 0);
+	t0 = now_ms();
+	assert_int_equal(uvfio_client_open(f.path, &o, &c), -ETIMEDOUT);
+	dt = now_ms() - t0;
+	assert_null(c);
+	assert_true(dt >= 290 && dt < 2000);
+	fake_stop(&f);
+}
+
+/* Server requests outside the client's windows (or without the right) are
+ * refused with an error reply; the client's memory is untouched. */
+static void test_requests_outside_windows(void **state)
+{
+	struct uvfio_client_opts o = { .timeout_ms = 2000 };
+	static uint8_t mem[3 * 4096] __attribute__((aligned(4096)));
+	struct uvfio_dma_map_args m = { .iova = 0x10000, .size = 0x1000, .fd = -1,
+					.prot = UVFIO_DMA_READ, .vaddr = mem + 4096 };
+	struct uvfio_client *c;
+	struct fake f;
+	int st = -1;
+
+	memset(mem, 0x5a, sizeof(mem));
+	fake_start(&f, 1);
+	assert_int_equal(uvfio_client_open(f.path, &o, &c), 0);
+	assert_int_equal(uvfio_client_dma_map(c, &m), 0);
+	for (int i = 0; i < 200; i++) {
+		if (waitpid(f.pid, &st, WNOHANG) == f.pid)
+			break;
+		/* once the fake server hangs up, process fails at once */
+		if (uvfio_client_process(c, 100) < 0)
+			usleep(50000);
+	}
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	for (size_t i = 0; i < sizeof(mem); i++)
+		assert_int_equal(mem[i], 0x5a);
+	uvfio_client_close(c);
+	unlink(f.path);
+	rmdir(f.dir);
+}
+
 static void test_bad_locations(void **state)
 {
 	struct uvfio_client *c;
@@ -739,6 +937,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_server_killed_mid_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_stalled, setup, teardown),
 		cmocka_unit_test(test_bad_locations),
+		cmocka_unit_test(test_version_never_answered),
+		cmocka_unit_test(test_requests_outside_windows),
 	};
 
 	if (argc < 2) {

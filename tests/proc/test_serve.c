@@ -7,15 +7,18 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -228,6 +231,120 @@ static void test_sigint_and_mode(void **state)
 	assert_int_equal(lstat(f->sock, &st), -1);
 }
 
+/* A group for the socket that differs from ours when we may chown to one. */
+static gid_t other_group(void)
+{
+	struct group *g;
+	gid_t want = getegid();
+
+	if (geteuid() != 0)
+		return want; /* without privilege only our own groups are allowed */
+	setgrent();
+	while ((g = getgrent()))
+		if (g->gr_gid != getegid()) {
+			want = g->gr_gid;
+			break;
+		}
+	endgrent();
+	return want;
+}
+
+static void test_group(void **state)
+{
+	struct proc_fixture *f = *state;
+	char gid[16];
+	gid_t g = other_group();
+	struct stat st;
+	pid_t pid;
+
+	snprintf(gid, sizeof(gid), "%u", (unsigned int)g);
+	pid = spawn(f, "serve", "edu", "--socket", f->sock, "--mode", "0660", "--group", gid, NULL);
+	wait_listening(pid, f->sock);
+	assert_int_equal(lstat(f->sock, &st), 0);
+	assert_int_equal(st.st_gid, g);
+	assert_int_equal(st.st_mode & 07777, 0660);
+	kill(pid, SIGTERM);
+	assert_int_equal(wait_exit(pid, 5000), 0);
+	/* a group that does not exist: no socket, a failure exit */
+	pid = spawn(f, "serve", "edu", "--socket", f->sock, "--group", "no-such-group-uvfio", NULL);
+	assert_int_not_equal(wait_exit(pid, 5000), 0);
+	assert_int_equal(lstat(f->sock, &st), -1);
+}
+
+/* VERSION 0.0; 1 if a reply came, 0 if the server closed, -1 on timeout. */
+static int version_answered(const char *path)
+{
+	uint8_t m[20] = { 0 }, r[64];
+	uint32_t size = sizeof(m);
+	uint16_t id = 1, cmd = 1;
+	struct timeval tv = { .tv_sec = 3 };
+	int fd = try_connect(path);
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	memcpy(m, &id, 2);
+	memcpy(m + 2, &cmd, 2);
+	memcpy(m + 4, &size, 4);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	n = send(fd, m, sizeof(m), MSG_NOSIGNAL);
+	(void)n;
+	n = recv(fd, r, sizeof(r), 0);
+	close(fd);
+	if (n >= 16)
+		return (r[8] & 0xf) == 1 && !(r[8] & 0x20) ? 1 : 0;
+	if (n == 0 || (n < 0 && errno == ECONNRESET))
+		return 0;
+	return -1;
+}
+
+/* SO_PEERCRED allow lists: a peer not on them is closed and logged with its
+ * uid, gid and pid; one on them (by uid or by gid) is served. */
+static void test_peer_credentials(void **state)
+{
+	struct proc_fixture *f = *state;
+	char other[16], me[16], mygid[16], line[96];
+	pid_t pid;
+
+	snprintf(other, sizeof(other), "%u", (unsigned int)geteuid() + 4242);
+	snprintf(me, sizeof(me), "%u", (unsigned int)geteuid());
+	snprintf(mygid, sizeof(mygid), "%u", (unsigned int)getegid());
+
+	pid = spawn(f, "serve", "edu", "--socket", f->sock, "--allow-uid", other,
+		    "--allow-gid", "4242424", NULL);
+	wait_listening(pid, f->sock);
+	assert_int_equal(version_answered(f->sock), 0);
+	kill(pid, SIGTERM);
+	assert_int_equal(wait_exit(pid, 5000), 0);
+	snprintf(line, sizeof(line), "refused a client: uid %s gid %s pid %d", me, mygid,
+		 (int)getpid());
+	assert_contains(slurp(f->err), line);
+
+	pid = spawn(f, "serve", "edu", "--socket", f->sock, "--allow-uid", other, NULL);
+	wait_listening(pid, f->sock);
+	kill(pid, SIGTERM);
+	wait_exit(pid, 5000);
+
+	snprintf(line, sizeof(line), "%s,%s", other, me);
+	pid = spawn(f, "serve", "edu", "--socket", f->sock, "--allow-uid", line, NULL);
+	wait_listening(pid, f->sock);
+	assert_int_equal(version_answered(f->sock), 1);
+	kill(pid, SIGTERM);
+	assert_int_equal(wait_exit(pid, 5000), 0);
+
+	pid = spawn(f, "serve", "edu", "--socket", f->sock, "--allow-uid", other,
+		    "--allow-gid", mygid, NULL);
+	wait_listening(pid, f->sock);
+	assert_int_equal(version_answered(f->sock), 1);
+	kill(pid, SIGTERM);
+	assert_int_equal(wait_exit(pid, 5000), 0);
+
+	/* bad lists are usage errors */
+	pid = spawn(f, "serve", "edu", "--socket", f->sock, "--allow-uid", "no-such-user-uvfio", NULL);
+	assert_int_equal(wait_exit(pid, 5000), 2);
+	pid = spawn(f, "serve", "edu", "--socket", f->sock, "--allow-gid", "", NULL);
+	assert_int_equal(wait_exit(pid, 5000), 2);
+}
+
 static void test_path_in_use(void **state)
 {
 	struct proc_fixture *f = *state;
@@ -325,6 +442,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_socket_appears_listening, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigint_and_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_path_in_use, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_peer_credentials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gpio_control, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_and_help, setup, teardown),

@@ -154,7 +154,9 @@ static void probe_features(struct uvfio_client *c, struct info *in)
 		in->features_any |= in->features[i].get || in->features[i].set;
 		if (known_features[i].index == VFIO_DEVICE_FEATURE_MIGRATION && in->features[i].get) {
 			struct {
-				struct vfio_device_feature hdr;
+				struct { /* vfio_device_feature without data[] */
+					uint32_t argsz, flags;
+				} hdr;
 				struct vfio_device_feature_migration mig;
 			} __attribute__((packed)) buf = {
 				.hdr = { .argsz = sizeof(buf),

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * uvfio serve DEVICE --socket PATH [--mode OCTAL] [-v] [DEVICE OPTIONS]
+ * uvfio serve DEVICE --socket PATH [--mode OCTAL] [--group NAME]
+ *             [--allow-uid LIST] [--allow-gid LIST] [-v] [DEVICE OPTIONS]
  *
  * Creates one sample device (devices/registry.h), registers it, serves it
  * over vfio-user on a UNIX socket and polls, in one thread, the server's fd
@@ -11,7 +12,9 @@
  * server is destroyed (which removes the socket) and the device unregistered.
  */
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,6 +40,9 @@ struct serve_args {
 	const char *device;
 	const char *socket;
 	mode_t mode;		/* 0: the server's default (0600) */
+	const char *group;	/* socket group, or NULL */
+	uint32_t uids[UVFIO_SERVER_MAX_ALLOW], gids[UVFIO_SERVER_MAX_ALLOW];
+	size_t nuids, ngids;
 	bool verbose;
 	int dev_argc;
 	char *dev_argv[SERVE_MAX_DEVICE_ARGS + 1];
@@ -45,7 +51,8 @@ struct serve_args {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: uvfio serve DEVICE --socket PATH [--mode OCTAL] [-v] [DEVICE OPTIONS]\n"
+		"usage: uvfio serve DEVICE --socket PATH [--mode OCTAL] [--group NAME]\n"
+		"                   [--allow-uid LIST] [--allow-gid LIST] [-v] [DEVICE OPTIONS]\n"
 		"       uvfio serve --list\n"
 		"       uvfio serve mdev PARENT --dir DIR [--control PATH]  (see 'uvfio serve mdev --help')\n"
 		"\n"
@@ -56,6 +63,12 @@ static void usage(FILE *out)
 		"  --socket PATH   the socket to listen on (must not exist); not needed when\n"
 		"                  systemd passes a socket (LISTEN_FDS=1, fd 3), which wins\n"
 		"  --mode OCTAL    file mode of the socket (default 0600)\n"
+		"  --group NAME    group of the socket file (name or number)\n"
+		"  --allow-uid LIST, --allow-gid LIST\n"
+		"                  comma-separated users/groups (names or numbers) whose\n"
+		"                  connections are served (SO_PEERCRED; uid or primary gid\n"
+		"                  must match); others are closed and logged. Default: any\n"
+		"                  peer the socket mode lets in\n"
 		"  -v, --verbose   trace every command (default: one line per connection event)\n"
 		"  --list          name the devices and what they are\n"
 		"  -h, --help      this text\n"
@@ -91,6 +104,43 @@ static int parse_mode(const char *s, mode_t *mode)
 		return -EINVAL;
 	*mode = (mode_t)v;
 	return 0;
+}
+
+/* "a,b,1000" -> ids; users (is_gid false) or groups by name or number. */
+static int parse_ids(const char *list, bool is_gid, uint32_t *ids, size_t *n)
+{
+	char buf[1024], pwbuf[4096], *save = NULL, *tok;
+
+	if (!*list || strlen(list) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		unsigned long v;
+
+		if (*n >= UVFIO_SERVER_MAX_ALLOW)
+			return -E2BIG;
+		errno = 0;
+		v = strtoul(tok, &end, 10);
+		if (!*end && !errno && v < UINT32_MAX) {
+			ids[(*n)++] = (uint32_t)v;
+			continue;
+		}
+		if (is_gid) {
+			struct group gr, *r = NULL;
+
+			if (getgrnam_r(tok, &gr, pwbuf, sizeof(pwbuf), &r) || !r)
+				return -EINVAL;
+			ids[(*n)++] = r->gr_gid;
+		} else {
+			struct passwd pw, *r = NULL;
+
+			if (getpwnam_r(tok, &pw, pwbuf, sizeof(pwbuf), &r) || !r)
+				return -EINVAL;
+			ids[(*n)++] = r->pw_uid;
+		}
+	}
+	return *n ? 0 : -EINVAL;
 }
 
 /* Matches "--name VALUE" and "--name=VALUE"; advances *i past what it used. */
@@ -158,6 +208,28 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 			if (parse_mode(val, &a->mode)) {
 				fprintf(stderr, "uvfio: serve: bad --mode '%s' (want octal, e.g. 0660)\n",
 					val);
+				return UVFIO_EXIT_USAGE;
+			}
+			continue;
+		}
+		r = opt_value(argc, argv, &i, "--group", &val);
+		if (r < 0)
+			return UVFIO_EXIT_USAGE;
+		if (r) {
+			a->group = val;
+			continue;
+		}
+		r = opt_value(argc, argv, &i, "--allow-uid", &val);
+		if (r == 0)
+			r = opt_value(argc, argv, &i, "--allow-gid", &val) * 2;
+		if (r < 0)
+			return UVFIO_EXIT_USAGE;
+		if (r) {
+			bool g = r == 2;
+
+			if (parse_ids(val, g, g ? a->gids : a->uids, g ? &a->ngids : &a->nuids)) {
+				fprintf(stderr, "uvfio: serve: bad --allow-%s '%s' (want names or numbers, comma-separated, at most %u)\n",
+					g ? "gid" : "uid", val, UVFIO_SERVER_MAX_ALLOW);
 				return UVFIO_EXIT_USAGE;
 			}
 			continue;
@@ -364,6 +436,11 @@ int cmd_serve(int argc, char **argv)
 	}
 	opts.mode = a.mode;
 	opts.listen_fd = -1;
+	opts.group = a.group;
+	opts.allow_uids = a.uids;
+	opts.n_allow_uids = a.nuids;
+	opts.allow_gids = a.gids;
+	opts.n_allow_gids = a.ngids;
 	if (sd_listen_requested()) { /* systemd socket activation: --socket is ignored */
 		opts.listen_fd = sd_listen_fd();
 		if (opts.listen_fd < 0) {
@@ -372,6 +449,9 @@ int cmd_serve(int argc, char **argv)
 							  : "fd 3 is not a listening UNIX stream socket");
 			goto out_unregister;
 		}
+		if (a.group) /* the socket unit's SocketGroup= says that */
+			fprintf(stderr, "uvfio: serve: --group ignored for a systemd socket\n");
+		opts.group = NULL;
 		a.socket = NULL;
 	}
 	ret = a.socket ? socket_in_use(a.socket) : 0;
