@@ -473,11 +473,13 @@ static ssize_t vu_write_posted(struct uvfio_client *c, uint32_t index, uint64_t 
 		uint8_t hdr[sizeof(struct vfio_user_header)];
 		struct iovec iov[3] = { { hdr, sizeof(hdr) }, { &req, sizeof(req) },
 					{ (uint8_t *)buf + done, n } };
+		uint64_t offset; /* req is packed: no pointer to its members */
 		int rc;
 
-		if (__builtin_add_overflow(pos, done, &req.offset) ||
+		if (__builtin_add_overflow(pos, done, &offset) ||
 		    sizeof(req) + n > vc->max_msg)
 			return -EINVAL;
+		req.offset = offset;
 		vu_hdr_encode(hdr, vc->next_id++, VFIO_USER_REGION_WRITE,
 			      (uint32_t)(sizeof(req) + n),
 			      VFIO_USER_F_TYPE_COMMAND | VFIO_USER_F_NO_REPLY, 0);
