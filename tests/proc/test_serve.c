@@ -31,6 +31,7 @@ struct proc_fixture {
 	char dir[64];
 	char sock[128];
 	int spawned;
+	pid_t pids[64]; /* every child started, killed at teardown if still there */
 	char out[128]; /* stdout of the last child started */
 	char err[128]; /* its stderr */
 };
@@ -52,6 +53,13 @@ static int teardown(void **state)
 	struct proc_fixture *f = *state;
 	char cmd[160];
 
+	/* A failed assertion skips a test's own cleanup: no child outlives it. */
+	for (int i = 0; i < f->spawned && i < 64; i++) {
+		if (f->pids[i] > 0 && waitpid(f->pids[i], NULL, WNOHANG) == 0) {
+			kill(f->pids[i], SIGKILL);
+			waitpid(f->pids[i], NULL, 0);
+		}
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", f->dir);
@@ -90,6 +98,8 @@ static pid_t spawn(struct proc_fixture *f, ...)
 		execv(uvfio_bin, argv);
 		_exit(127);
 	}
+	if (f->spawned <= 64)
+		f->pids[f->spawned - 1] = pid;
 	return pid;
 }
 
