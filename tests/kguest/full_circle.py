@@ -17,7 +17,6 @@ server must stop cleanly on SIGTERM. Exit 0 pass, 1 fail, 77 skip.
 import argparse
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -70,47 +69,19 @@ def boot(chroot, tmp, timeout):
                           "sh", tmp, chroot] + q,
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, start_new_session=True)
-    checks, edu, done, console, loc, qerr = [], {}, False, [], "?", {}
+    qerr = {}
     t = time.monotonic()
-    deadline = t + timeout
-    buf = b""
-    while True:
-        r, _, _ = select.select([p.stdout], [], [], max(0, deadline - time.monotonic()))
-        if not r:
-            checks.append(("timeout", False, f"no GUEST-DONE within {timeout} s"))
-            break
-        data = os.read(p.stdout.fileno(), 65536)
-        if not data:
-            break
-        buf += data
-        while b"\n" in buf:
-            raw, buf = buf.split(b"\n", 1)
-            line = raw.decode("latin-1").replace("\r", "")
-            console.append(line)
-            if "GUEST-START" in line:
-                f = line.split("GUEST-START", 1)[1].split()
-                log(f"  guest: kernel {f[0]} ran /init at uptime {f[-1]} s")
-            elif "EDU-BEGIN " in line:
-                loc = line.split("EDU-BEGIN ", 1)[1].strip()
-                edu[loc] = []
-            elif "EDU-STDERR| " in line:
-                log("  edu-driver stderr| " + line.split("EDU-STDERR| ", 1)[1])
-            elif "EDU| " in line:
-                edu.setdefault(loc, []).append(line.split("EDU| ", 1)[1])
-                log("  edu-driver| " + edu[loc][-1])
-            elif "CHECK " in line:
-                f = line[line.index("CHECK "):].split(" ", 3) + ["", ""]
-                checks.append((f[1], f[2] == "PASS", f[3]))
-                log(f"  {'PASS' if f[2] == 'PASS' else 'FAIL'} {f[1]:<18} {f[3]}")
-            elif "GUEST-DONE" in line:
-                done = True
-            elif line.startswith(("qemu-system-x86_64:", "vfio_user")):
-                # QEMU's own complaints: counted by kind (with the addresses
-                # taken out), shown once each below.
-                key = re.sub(r"0x[0-9a-f]+", "X", line)
-                qerr[key] = qerr.get(key, 0) + 1
-            elif re.search(r"Kernel panic|BUG:|Oops|DMAR: DRHD|DMAR:.*[Ff]ault", line):
-                log("  console| " + line)
+
+    def extra(line):
+        if line.startswith(("qemu-system-x86_64:", "vfio_user")):
+            # QEMU's own complaints: counted by kind (with the addresses
+            # taken out), shown once each below.
+            key = re.sub(r"0x[0-9a-f]+", "X", line)
+            qerr[key] = qerr.get(key, 0) + 1
+        elif re.search(r"Kernel panic|BUG:|Oops|DMAR: DRHD|DMAR:.*[Ff]ault", line):
+            log("  console| " + line)
+
+    checks, edu, done, console = kg.watch_console(p, timeout, extra)
     if p.poll() is None:
         try:
             p.wait(timeout=10 if done else 0.1)

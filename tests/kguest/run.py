@@ -101,19 +101,14 @@ def initramfs(progs, moddir=None):
     return out
 
 
-def boot(kernel_image, initrd, iommu, append, timeout, extra=()):
-    """Boots QEMU 7.2 with edu; returns (checks, {location: edu-driver lines}, done)."""
-    q = ["qemu-system-x86_64", "-accel", "tcg", "-M", "q35,kernel-irqchip=split",
-         "-m", "256", "-smp", "1", "-nographic", "-no-reboot", "-nic", "none",
-         "-vga", "none", "-kernel", kernel_image, "-initrd", initrd]
-    if iommu:
-        q += ["-device", "intel-iommu,intremap=on"]
-        append += " intel_iommu=on"
-    q += ["-device", "edu", *extra, "-append", f"console=ttyS0 panic=-1 quiet {append}"]
-    log("qemu: " + " ".join(q))
-    t = time.monotonic()
-    p = subprocess.Popen(q, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, start_new_session=True)
+def watch_console(p, timeout, extra=lambda line: None):
+    """Reads the guest console of process p until it ends or `timeout` s pass.
+
+    Collects CHECK lines, edu-driver output per location (EDU-BEGIN/EDU|) and
+    GUEST-DONE; every other line goes to extra(line). BIOS output carries
+    escape codes, so markers are found anywhere in a line. Returns (checks,
+    {location: edu-driver lines}, done, console lines).
+    """
     checks, edu, done, console, loc = [], {}, False, [], "?"
     deadline = time.monotonic() + timeout
     buf = b""
@@ -130,7 +125,6 @@ def boot(kernel_image, initrd, iommu, append, timeout, extra=()):
             raw, buf = buf.split(b"\n", 1)
             line = raw.decode("latin-1").replace("\r", "")
             console.append(line)
-            # BIOS output carries escape codes: find markers anywhere in a line.
             if "GUEST-START" in line:
                 f = line.split("GUEST-START", 1)[1].split()
                 log(f"  guest: kernel {f[0]} ran /init at uptime {f[-1]} s")
@@ -146,14 +140,35 @@ def boot(kernel_image, initrd, iommu, append, timeout, extra=()):
                 f = line[line.index("CHECK "):].split(" ", 3) + ["", ""]
                 checks.append((f[1], f[2] == "PASS", f[3]))
                 log(f"  {'PASS' if f[2] == 'PASS' else 'FAIL'} {f[1]:<18} {f[3]}")
-            elif "SELFTEST| " in line:
-                log("  selftest| " + line.split("SELFTEST| ", 1)[1])
-            elif "NONVIABLE| " in line:
-                log("  edu-driver (non-viable group)| " + line.split("NONVIABLE| ", 1)[1])
             elif "GUEST-DONE" in line:
                 done = True
-            elif re.search(r"Kernel panic|BUG:|Oops|QEMU:|qemu-system", line):
-                log("  console| " + line)
+            else:
+                extra(line)
+    return checks, edu, done, console
+
+
+def boot(kernel_image, initrd, iommu, append, timeout, extra=()):
+    """Boots QEMU 7.2 with edu; returns (checks, {location: edu-driver lines}, done)."""
+    q = ["qemu-system-x86_64", "-accel", "tcg", "-M", "q35,kernel-irqchip=split",
+         "-m", "256", "-smp", "1", "-nographic", "-no-reboot", "-nic", "none",
+         "-vga", "none", "-kernel", kernel_image, "-initrd", initrd]
+    if iommu:
+        q += ["-device", "intel-iommu,intremap=on"]
+        append += " intel_iommu=on"
+    q += ["-device", "edu", *extra, "-append", f"console=ttyS0 panic=-1 quiet {append}"]
+    log("qemu: " + " ".join(q))
+    t = time.monotonic()
+    p = subprocess.Popen(q, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, start_new_session=True)
+    def extra(line):
+        if "SELFTEST| " in line:
+            log("  selftest| " + line.split("SELFTEST| ", 1)[1])
+        elif "NONVIABLE| " in line:
+            log("  edu-driver (non-viable group)| " + line.split("NONVIABLE| ", 1)[1])
+        elif re.search(r"Kernel panic|BUG:|Oops|QEMU:|qemu-system", line):
+            log("  console| " + line)
+
+    checks, edu, done, console = watch_console(p, timeout, extra)
     if p.poll() is None:
         try:
             p.wait(timeout=10 if done else 0.1)
