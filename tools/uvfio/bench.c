@@ -3,7 +3,15 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <uvfio/server.h>
+
 #include "bench.h"
+#include "devices/testdev.h"
 
 uint64_t bench_now_ns(void)
 {
@@ -68,7 +76,8 @@ static void print_members(FILE *out, const struct bench_kv *kv, size_t n, bool f
 		if (kv[i].integer)
 			fprintf(out, "%llu", (unsigned long long)kv[i].value);
 		else
-			fprintf(out, "%.4g", kv[i].value); /* ratios need 3 decimals */
+			fprintf(out, kv[i].value >= 1000 || kv[i].value <= -1000 ? "%.1f" : "%.4g",
+				kv[i].value); /* ratios need 3 decimals, big values no exponent */
 	}
 	fputs("}\n", out);
 }
@@ -85,4 +94,69 @@ void bench_print_json_labeled(FILE *out, const char *key, const char *label,
 	/* Labels are our own words: nothing in them needs escaping. */
 	fprintf(out, "{\"%s\": \"%s\"", key, label);
 	print_members(out, kv, n, false);
+}
+
+/* ---- a testdev server in a child process ---- */
+
+static struct uvfio_server *child_srv;
+
+static void child_term(int sig)
+{
+	(void)sig;
+	uvfio_server_stop(child_srv);
+}
+
+pid_t bench_fork_testdev(const char *sock, uint64_t state_bytes)
+{
+	int pfd[2];
+	pid_t pid;
+	char ok;
+
+	if (pipe(pfd))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int err = errno;
+
+		close(pfd[0]);
+		close(pfd[1]);
+		return -err;
+	}
+	if (!pid) {
+		struct uvfio_server_opts o = { .listen_fd = -1 };
+		struct sigaction sa = { .sa_handler = child_term };
+		struct uvfio_device *dev = testdev_create_opts(state_bytes);
+
+		close(pfd[0]);
+		if (!dev || uvfio_device_register(dev) ||
+		    uvfio_server_create(dev, sock, &o, &child_srv))
+			_exit(1);
+		sigaction(SIGTERM, &sa, NULL);
+		signal(SIGPIPE, SIG_IGN);
+		if (write(pfd[1], "r", 1) != 1)
+			_exit(1);
+		uvfio_server_run(child_srv);
+		uvfio_server_destroy(child_srv);
+		uvfio_device_unregister(dev);
+		_exit(0);
+	}
+	close(pfd[1]);
+	/* The child writes once it listens; EOF means it failed to start. */
+	if (read(pfd[0], &ok, 1) != 1) {
+		close(pfd[0]);
+		bench_reap(pid);
+		return -EIO;
+	}
+	close(pfd[0]);
+	return pid;
+}
+
+void bench_reap(pid_t pid)
+{
+	int st;
+
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, &st, 0);
+	}
 }

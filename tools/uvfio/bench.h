@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <stdio.h>
 
 /* One benchmark: argv[0] is its name. Returns a UVFIO_EXIT_* code. */
@@ -47,5 +48,13 @@ void bench_print_json(FILE *out, const struct bench_kv *kv, size_t n);
 /* The same, led by one string member (a label such as the CPU placement). */
 void bench_print_json_labeled(FILE *out, const char *key, const char *label,
 			      const struct bench_kv *kv, size_t n);
+
+/*
+ * Fork a process serving a testdev with `state_bytes` of migratable state
+ * (0: none) at `sock`; returns its pid once it listens, or a negative errno.
+ * SIGTERM stops it cleanly (bench_reap sends it and waits).
+ */
+pid_t bench_fork_testdev(const char *sock, uint64_t state_bytes);
+void bench_reap(pid_t pid);
 
 #endif

@@ -128,61 +128,24 @@ struct peer {
 	struct uvfio_client *c;
 };
 
-static struct uvfio_server *child_srv;
-
-static void child_term(int sig)
-{
-	(void)sig;
-	uvfio_server_stop(child_srv);
-}
-
 static int peer_start(struct peer *p)
 {
-	int pfd[2], rc;
-	char ok;
-
 	memset(p, 0, sizeof(*p));
 	p->pid = -1;
 	snprintf(p->dir, sizeof(p->dir), "/tmp/uvfio-bench-XXXXXX");
-	if (!mkdtemp(p->dir) || pipe(pfd))
+	if (!mkdtemp(p->dir))
 		return -errno;
 	snprintf(p->sock, sizeof(p->sock), "%s/dev.sock", p->dir);
-	p->pid = fork();
+	p->pid = bench_fork_testdev(p->sock, 0);
 	if (p->pid < 0)
-		return -errno;
-	if (!p->pid) {
-		struct uvfio_server_opts so = { .listen_fd = -1 };
-		struct sigaction sa = { .sa_handler = child_term };
-		struct uvfio_device *dev = testdev_create();
-
-		close(pfd[0]);
-		if (!dev || uvfio_device_register(dev) ||
-		    uvfio_server_create(dev, p->sock, &so, &child_srv))
-			_exit(1);
-		sigaction(SIGTERM, &sa, NULL);
-		signal(SIGPIPE, SIG_IGN);
-		if (write(pfd[1], "r", 1) != 1)
-			_exit(1);
-		uvfio_server_run(child_srv);
-		uvfio_server_destroy(child_srv);
-		uvfio_device_unregister(dev);
-		_exit(0);
-	}
-	close(pfd[1]);
-	rc = read(pfd[0], &ok, 1) == 1 ? 0 : -EIO;
-	close(pfd[0]);
-	return rc ? rc : uvfio_client_open(p->sock, NULL, &p->c);
+		return (int)p->pid;
+	return uvfio_client_open(p->sock, NULL, &p->c);
 }
 
 static void peer_stop(struct peer *p)
 {
-	int st;
-
 	uvfio_client_close(p->c);
-	if (p->pid > 0) {
-		kill(p->pid, SIGKILL);
-		waitpid(p->pid, &st, 0);
-	}
+	bench_reap(p->pid);
 	unlink(p->sock);
 	rmdir(p->dir);
 }

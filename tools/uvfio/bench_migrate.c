@@ -183,60 +183,17 @@ out_buf:
 
 /* ---- two servers ------------------------------------------------------------------- */
 
-static struct uvfio_server *child_srv;
-
-static void child_term(int sig)
-{
-	uvfio_server_stop(child_srv);
-}
-
 /* Fork a server of a testdev with `bytes` of state; returns once it listens. */
 static int spawn(struct child *c, const char *dir, const char *name, uint64_t bytes)
 {
-	int pfd[2];
-	char ok;
-
 	snprintf(c->sock, sizeof(c->sock), "%s/%s.sock", dir, name);
-	if (pipe(pfd))
-		return -errno;
-	c->pid = fork();
-	if (c->pid < 0)
-		return -errno;
-	if (!c->pid) {
-		struct uvfio_server_opts o = { .listen_fd = -1 };
-		struct sigaction sa = { .sa_handler = child_term };
-		struct uvfio_device *dev = testdev_create_opts(bytes);
-
-		close(pfd[0]);
-		if (!dev || uvfio_device_register(dev) ||
-		    uvfio_server_create(dev, c->sock, &o, &child_srv))
-			_exit(1);
-		sigaction(SIGTERM, &sa, NULL);
-		signal(SIGPIPE, SIG_IGN);
-		if (write(pfd[1], "r", 1) != 1)
-			_exit(1);
-		uvfio_server_run(child_srv);
-		uvfio_server_destroy(child_srv);
-		uvfio_device_unregister(dev);
-		_exit(0);
-	}
-	close(pfd[1]);
-	if (read(pfd[0], &ok, 1) != 1) {
-		close(pfd[0]);
-		return -EIO;
-	}
-	close(pfd[0]);
-	return 0;
+	c->pid = bench_fork_testdev(c->sock, bytes);
+	return c->pid < 0 ? (int)c->pid : 0;
 }
 
 static void reap(struct child *c)
 {
-	int st;
-
-	if (c->pid > 0) {
-		kill(c->pid, SIGTERM);
-		waitpid(c->pid, &st, 0);
-	}
+	bench_reap(c->pid);
 }
 
 static void usage(FILE *out)
