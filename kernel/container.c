@@ -111,49 +111,25 @@ void kvfio_container_info(struct kvfio_container *c, struct kvfio_iommu_info *ou
 /* VFIO_IOMMU_GET_INFO with the argsz retry: caps may not fit the first time. */
 static int get_info(struct kvfio_container *c, const char *who)
 {
-	size_t len = 256;
-	uint8_t *buf = NULL;
-	int ret = -EPROTO;
+	struct vfio_iommu_type1_info req = { 0 };
+	struct kvfio_iommu_info parsed;
+	uint8_t *buf;
+	size_t len;
+	int ret;
 
-	for (int tries = 0; tries < 3; tries++) {
-		struct vfio_iommu_type1_info *info;
-		uint8_t *nbuf = realloc(buf, len);
-
-		if (!nbuf) {
-			ret = -ENOMEM;
-			break;
-		}
-		buf = nbuf;
-		memset(buf, 0, len);
-		info = (struct vfio_iommu_type1_info *)buf;
-		info->argsz = (uint32_t)len;
-		if (ioctl(c->fd, VFIO_IOMMU_GET_INFO, info)) {
-			ret = -errno;
-			uvfio_log(UVFIO_LOG_ERR, who, "VFIO_IOMMU_GET_INFO: %s", strerror(-ret));
-			break;
-		}
-		if (info->argsz <= len) {
-			struct kvfio_iommu_info parsed;
-
-			/* Replace the known info only with a complete new one. */
-			ret = kvfio_parse_iommu_info(buf, len, &parsed);
-			if (!ret) {
-				pthread_mutex_lock(&c->info_lock);
-				c->info = parsed;
-				pthread_mutex_unlock(&c->info_lock);
-			}
-			else
-				uvfio_log(UVFIO_LOG_ERR, who, "VFIO_IOMMU_GET_INFO: corrupt "
-					  "capability chain");
-			break;
-		}
-		/* Never let a kernel-reported size drive an unbounded allocation. */
-		if (info->argsz > KVFIO_INFO_MAX) {
-			uvfio_log(UVFIO_LOG_ERR, who, "VFIO_IOMMU_GET_INFO wants %u bytes",
-				  info->argsz);
-			break;
-		}
-		len = info->argsz;
+	ret = kvfio_info_ioctl(c->fd, VFIO_IOMMU_GET_INFO, &req, sizeof(req), &buf, &len);
+	if (ret) {
+		uvfio_log(UVFIO_LOG_ERR, who, "VFIO_IOMMU_GET_INFO: %s", strerror(-ret));
+		return ret;
+	}
+	/* Replace the known info only with a complete new one. */
+	ret = kvfio_parse_iommu_info(buf, len, &parsed);
+	if (!ret) {
+		pthread_mutex_lock(&c->info_lock);
+		c->info = parsed;
+		pthread_mutex_unlock(&c->info_lock);
+	} else {
+		uvfio_log(UVFIO_LOG_ERR, who, "VFIO_IOMMU_GET_INFO: corrupt capability chain");
 	}
 	free(buf);
 	return ret;

@@ -30,15 +30,18 @@ int kvfio_dev_get_info(int fd, struct vfio_device_info *info, const char *who)
 	return 0;
 }
 
-int kvfio_dev_region(int fd, uint32_t index, struct uvfio_region *r, const char *who)
+int kvfio_info_ioctl(int fd, unsigned long cmd, const void *req, size_t hdr_len,
+		     uint8_t **out, size_t *out_len)
 {
 	size_t len = 256; /* room for the usual caps; the kernel says if not */
 	uint8_t *buf = NULL;
 	int ret = -EPROTO;
 
+	if (hdr_len < sizeof(uint32_t) || hdr_len > len)
+		return -EINVAL;
 	for (int tries = 0; tries < 3; tries++) {
-		struct vfio_region_info *ri;
 		uint8_t *nbuf = realloc(buf, len);
+		uint32_t argsz = (uint32_t)len;
 
 		if (!nbuf) {
 			ret = -ENOMEM;
@@ -46,30 +49,46 @@ int kvfio_dev_region(int fd, uint32_t index, struct uvfio_region *r, const char 
 		}
 		buf = nbuf;
 		memset(buf, 0, len);
-		ri = (struct vfio_region_info *)buf;
-		ri->argsz = (uint32_t)len;
-		ri->index = index;
-		if (ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, ri)) {
+		memcpy(buf, req, hdr_len);
+		memcpy(buf, &argsz, sizeof(argsz));
+		if (ioctl(fd, cmd, buf)) {
 			ret = -errno;
-			/* EINVAL for an absent optional region (e.g. VGA) is normal. */
-			uvfio_log(ret == -EINVAL ? UVFIO_LOG_DEBUG : UVFIO_LOG_ERR, who,
-				  "VFIO_DEVICE_GET_REGION_INFO %u: %s", index, strerror(-ret));
 			break;
 		}
-		if (ri->argsz <= len) {
-			ret = kvfio_parse_region_info(buf, len, r);
-			if (ret)
-				uvfio_log(UVFIO_LOG_ERR, who, "region %u: corrupt capability "
-					  "chain", index);
+		memcpy(&argsz, buf, sizeof(argsz));
+		if (argsz <= len) {
+			*out = buf;
+			*out_len = len;
+			return 0;
+		}
+		/* Never let a kernel-reported size drive an unbounded allocation. */
+		if (argsz > KVFIO_INFO_MAX) {
+			ret = -EMSGSIZE;
 			break;
 		}
-		if (ri->argsz > KVFIO_INFO_MAX) {
-			uvfio_log(UVFIO_LOG_ERR, who, "region %u info wants %u bytes", index,
-				  ri->argsz);
-			break;
-		}
-		len = ri->argsz;
+		len = argsz;
 	}
+	free(buf);
+	return ret;
+}
+
+int kvfio_dev_region(int fd, uint32_t index, struct uvfio_region *r, const char *who)
+{
+	struct vfio_region_info req = { .index = index };
+	uint8_t *buf;
+	size_t len;
+	int ret;
+
+	ret = kvfio_info_ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &req, sizeof(req), &buf, &len);
+	if (ret) {
+		/* EINVAL for an absent optional region (e.g. VGA) is normal. */
+		uvfio_log(ret == -EINVAL ? UVFIO_LOG_DEBUG : UVFIO_LOG_ERR, who,
+			  "VFIO_DEVICE_GET_REGION_INFO %u: %s", index, strerror(-ret));
+		return ret;
+	}
+	ret = kvfio_parse_region_info(buf, len, r);
+	if (ret)
+		uvfio_log(UVFIO_LOG_ERR, who, "region %u: corrupt capability chain", index);
 	free(buf);
 	return ret;
 }

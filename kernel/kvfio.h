@@ -236,6 +236,15 @@ unsigned int kvfio_handle_count(void);
 int kvfio_dev_get_info(int fd, struct vfio_device_info *info, const char *who);
 /* GET_REGION_INFO with the argsz retry, caps parsed; r->mmap_fd = -1. */
 int kvfio_dev_region(int fd, uint32_t index, struct uvfio_region *r, const char *who);
+/*
+ * An INFO ioctl whose struct starts with u32 argsz and may grow with caps:
+ * `req` is the request struct (hdr_len bytes, argsz set here), retried with
+ * the argsz the kernel asks for, capped at KVFIO_INFO_MAX (-EMSGSIZE). On 0,
+ * *out (free it) holds *out_len bytes with the complete answer. An ioctl
+ * failure returns -errno without logging: the caller knows which are normal.
+ */
+int kvfio_info_ioctl(int fd, unsigned long cmd, const void *req, size_t hdr_len,
+		     uint8_t **out, size_t *out_len);
 int kvfio_dev_irq_info(int fd, struct vfio_irq_info *info);
 int kvfio_dev_set_irqs(int fd, const struct vfio_irq_set *hdr, const void *data,
 		       const char *who);
