@@ -129,6 +129,16 @@ size_t uvfio_dma__window_bytes(void)
 	return sizeof(struct dma_window);
 }
 
+size_t uvfio_dma__arena_bytes(struct uvfio_dma *dma)
+{
+	size_t n;
+
+	pthread_mutex_lock(&dma->lock);
+	n = dma->windows.total + dma->tree.nodes.total;
+	pthread_mutex_unlock(&dma->lock);
+	return n;
+}
+
 /* ---- lifecycle ---- */
 
 struct uvfio_dma *uvfio_dma_create(const struct uvfio_dma_limits *limits)

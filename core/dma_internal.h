@@ -52,6 +52,9 @@ struct uvfio_dma {
 
 /* sizeof the per-window bookkeeping (for the benchmark's memory report). */
 size_t uvfio_dma__window_bytes(void);
+/* Bytes the space holds for its bookkeeping outside the heap: the window
+ * and index arenas (for the benchmark's memory report). */
+size_t uvfio_dma__arena_bytes(struct uvfio_dma *dma);
 
 static inline struct dma_window *to_win(struct iova_node *n)
 {

@@ -1,16 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `uvfio bench dma-map --entries N`: the cost of the DMA space's map,
- * translate (get + put) and unmap as the number of windows grows.
+ * `uvfio bench dma-map`: the cost of the DMA space's map, translate (get +
+ * put) and unmap as the number of windows grows, in process; then DMA_MAP
+ * and DMA_UNMAP end to end over a vfio-user socket, with and without an fd
+ * (bench_dma_map_e2e.c).
  *
- * N distinct 4 KiB windows at random-ordered iovas (8 KiB apart, so none are
- * adjacent), all backed by one caller page (vaddr windows: no mmap cost in
- * the numbers). Then T random translates of 8 bytes at random offsets, then
- * an EXACT unmap of every window in a new random order. Each phase is timed
- * in batches; a phase's result is the median of the batch means, in ns per
- * operation (the translate p99 of batch means is printed in text mode).
- * Addresses are drawn before timing so the PRNG is not measured. Text mode
- * also prints a memory floor measured in the same run (see measure_floor).
+ * In process, for each N of --entries: N distinct 4 KiB windows at
+ * random-ordered iovas (8 KiB apart, so none are adjacent), all backed by
+ * one caller page (vaddr windows: the data structure alone, no syscalls).
+ * A warm-up round maps them, runs T random translates of 8 bytes at random
+ * offsets (timed), and unmaps them; then R rounds map and unmap them again
+ * (timed; R = 20000 / N rounded up, so that a small N is measured over
+ * enough operations). Map and unmap are timed in batches (N / 50, 16 to
+ * 1000 ops, at most N); a phase's result is the median of the batch means
+ * in ns per operation, after subtracting the cost of reading the clock
+ * (measured in the same run: it matters at N = 1, where a batch is one op).
+ * Addresses are drawn before timing so the PRNG is not measured.
+ *
+ * Each N also gets a memory floor measured in the same run (measure_floor)
+ * and the bookkeeping bytes per window (window and index arenas plus heap
+ * growth, after the N maps).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +30,7 @@
 #include <uvfio/dma.h>
 
 #include "bench.h"
+#include "bench_dma_map.h"
 #include "commands.h"
 #include "progress.h"
 #include "core/dma_internal.h"
@@ -29,21 +39,40 @@
 #define WIN_STRIDE 0x2000ull
 #define XLATE_LEN 8
 #define XLATE_BATCH 1000
+#define MIN_MAP_OPS 20000
+#define MAX_ENTRIES_LIST 16
 
 struct dma_map_opts {
-	uint64_t entries, translates, seed;
-	bool json;
+	uint64_t entries[MAX_ENTRIES_LIST];
+	unsigned int nentries;
+	uint64_t translates, seed;
+	bool json, core, e2e;
+	struct dma_e2e_opts e;
+};
+
+struct core_result {
+	uint64_t n;
+	double map, xl, xl_p99, unmap, floor, bytes_per_win;
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: uvfio bench dma-map [--entries N] [--translates T] [--seed S] [--json]\n"
-		"  --entries N     windows to map (default 1000)\n"
-		"  --translates T  random uvfio_dma_get/put pairs (default 1000000)\n"
-		"  --seed S        PRNG seed (default 1)\n"
-		"  --json          one JSON object: entries, map_ns, translate_ns, unmap_ns,\n"
-		"                  window_bytes (sizeof the per-window struct)\n");
+		"usage: uvfio bench dma-map [--entries N[,N...]] [--translates T] [--seed S]\n"
+		"                           [--windows W] [--rounds R] [--full F] [--cpu C]\n"
+		"                           [--core-only | --e2e-only] [--json]\n"
+		"in process (the DMA space alone, vaddr windows):\n"
+		"  --entries N,...  window counts (default 1,1000,10000,65535)\n"
+		"  --translates T   random uvfio_dma_get/put pairs per N (default 1000000)\n"
+		"  --seed S         PRNG seed (default 1)\n"
+		"end to end (client process -> testdev server process, one memfd):\n"
+		"  --windows W      windows per round, DMA_MAP then DMA_UNMAP each (default 1000)\n"
+		"  --rounds R       interleaved rounds with and without an fd (default 5)\n"
+		"  --full F         fd-backed windows mapped at once, then unmapped (default\n"
+		"                   65535, 0 skips): the server's VMA count at the top\n"
+		"  --cpu C          pin the bench and the server to CPU C\n"
+		"  --json           JSON lines: {\"part\": \"core\", \"entries\": N, ...} per N, then\n"
+		"                   \"e2e\" and \"e2e-full\"\n");
 }
 
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -59,25 +88,50 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* "1,1000,65535": the iovas (N * 8 KiB) and the limit (u32) must fit. */
+static int parse_list(char *s, struct dma_map_opts *o)
+{
+	char *save = NULL, *tok;
+
+	o->nentries = 0;
+	for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (o->nentries == MAX_ENTRIES_LIST ||
+		    parse_u64(tok, 1, UINT32_MAX, &o->entries[o->nentries]))
+			return -EINVAL;
+		o->nentries++;
+	}
+	return o->nentries ? 0 : -EINVAL;
+}
+
 static int parse(int argc, char **argv, struct dma_map_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "entries", required_argument, NULL, 'n' },
 		{ "translates", required_argument, NULL, 't' },
 		{ "seed", required_argument, NULL, 's' },
+		{ "windows", required_argument, NULL, 'w' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "full", required_argument, NULL, 'f' },
+		{ "cpu", required_argument, NULL, 'c' },
+		{ "core-only", no_argument, NULL, 'C' },
+		{ "e2e-only", no_argument, NULL, 'E' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	uint64_t v;
 	int c;
 
-	*o = (struct dma_map_opts){ .entries = 1000, .translates = 1000000, .seed = 1 };
+	*o = (struct dma_map_opts){
+		.entries = { 1, 1000, 10000, 65535 }, .nentries = 4,
+		.translates = 1000000, .seed = 1, .core = true, .e2e = true,
+		.e = { .windows = 1000, .rounds = 5, .full = 65535 },
+	};
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "n:t:s:jh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:t:s:w:r:f:c:CEjh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			/* the iovas (N * 8 KiB) and the limit (u32) must fit */
-			if (parse_u64(optarg, 1, UINT32_MAX, &o->entries))
+			if (parse_list(optarg, o))
 				goto bad;
 			break;
 		case 't':
@@ -87,6 +141,31 @@ static int parse(int argc, char **argv, struct dma_map_opts *o)
 		case 's':
 			if (parse_u64(optarg, 0, UINT64_MAX, &o->seed))
 				goto bad;
+			break;
+		case 'w':
+			/* one memfd page per window, iovas 8 KiB apart */
+			if (parse_u64(optarg, 1, 65535, &o->e.windows))
+				goto bad;
+			break;
+		case 'r':
+			if (parse_u64(optarg, 1, 1000, &o->e.rounds))
+				goto bad;
+			break;
+		case 'f':
+			if (parse_u64(optarg, 0, 65535, &o->e.full))
+				goto bad;
+			break;
+		case 'c':
+			if (parse_u64(optarg, 0, 1023, &v))
+				goto bad;
+			o->e.cpu = (unsigned long)v;
+			o->e.pinned = true;
+			break;
+		case 'C':
+			o->e2e = false;
+			break;
+		case 'E':
+			o->core = false;
 			break;
 		case 'j':
 			o->json = true;
@@ -99,20 +178,20 @@ static int parse(int argc, char **argv, struct dma_map_opts *o)
 			return -EINVAL;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || (!o->core && !o->e2e)) {
 		usage(stderr);
 		return -EINVAL;
 	}
+	o->e.json = o->json;
 	return 0;
 bad:
-	fprintf(stderr, "uvfio bench dma-map: bad value '%s' for --%s\n", optarg,
-		c == 'n' ? "entries" : c == 't' ? "translates" : "seed");
+	fprintf(stderr, "uvfio bench dma-map: bad value '%s'\n", optarg);
 	return -EINVAL;
 }
 
 static void shuffle(uint64_t *v, uint64_t n, struct bench_rng *r)
 {
-	for (uint64_t i = n - 1; i > 0; i--) {
+	for (uint64_t i = n - 1; i > 0 && n; i--) {
 		uint64_t j = bench_rng_below(r, i + 1), t = v[i];
 
 		v[i] = v[j];
@@ -127,10 +206,10 @@ static size_t nbatches(uint64_t ops, uint64_t batch)
 
 /*
  * The memory floor of this machine for the same working set: one dependent
- * load per op from a random one of n records the size of a window's heap
- * chunk. A translate must at least touch its window once; in a tree that
- * no longer fits the cache, each of the lower levels costs about this much.
- * Returns ns per load, or a negative value without memory.
+ * load per op from a random one of n records of 80 bytes (a window and its
+ * share of the index). A translate must at least touch its index entry once;
+ * when N windows no longer fit the caches, that is one cache (and maybe TLB)
+ * miss. Returns ns per load, or a negative value without memory.
  */
 static double measure_floor(uint64_t n, uint64_t ops, size_t rec, struct bench_rng *r)
 {
@@ -169,58 +248,32 @@ out:
 	return ns;
 }
 
-int bench_dma_map(int argc, char **argv)
+/* The cost of one bench_now_ns() pair, to subtract from a timed batch. */
+static double clock_cost(void)
 {
-	struct dma_map_opts o;
-	struct uvfio_dma_limits lim = { 0 };
-	struct uvfio_dma *dma = NULL;
-	uint64_t *iovas = NULL, *picks = NULL, batch, failed = 0;
-	double *m_map = NULL, *m_xl = NULL, *m_unmap = NULL;
-	double map_ns, xl_ns, xl_p99, unmap_ns, heap_per_win, floor_ns;
-	size_t nb_map, nb_xl;
-	struct mallinfo2 mi0, mi1;
-	struct bench_rng rng;
-	struct progress prog;
-	void *page = NULL;
-	uintptr_t sink = 0;
-	int ret = UVFIO_EXIT_FAILURE, r;
+	double v[1001];
 
-	r = parse(argc, argv, &o);
-	if (r)
-		return r > 0 ? UVFIO_EXIT_OK : UVFIO_EXIT_USAGE;
+	for (int i = 0; i < 1001; i++) {
+		uint64_t t0 = bench_now_ns();
 
-	/* small N: batches of >= 16 ops keep clock overhead below ~2 ns/op */
-	batch = o.entries / 50;
-	batch = batch < 16 ? 16 : batch > 1000 ? 1000 : batch;
-	nb_map = nbatches(o.entries, batch);
-	nb_xl = nbatches(o.translates, XLATE_BATCH);
-
-	lim.max_entries = (uint32_t)o.entries;
-	dma = uvfio_dma_create(&lim);
-	page = aligned_alloc(WIN_SIZE, WIN_SIZE);
-	iovas = calloc((size_t)o.entries, sizeof(*iovas));
-	picks = calloc((size_t)o.translates, sizeof(*picks));
-	m_map = calloc(nb_map, sizeof(double));
-	m_unmap = calloc(nb_map, sizeof(double));
-	m_xl = calloc(nb_xl, sizeof(double));
-	if (!dma || !page || !iovas || !picks || !m_map || !m_unmap || !m_xl) {
-		fprintf(stderr, "uvfio bench dma-map: out of memory\n");
-		goto out;
+		v[i] = (double)(bench_now_ns() - t0);
 	}
-	memset(page, 0, WIN_SIZE);
+	return bench_median(v, 1001);
+}
 
-	bench_rng_seed(&rng, o.seed);
-	for (uint64_t i = 0; i < o.entries; i++)
-		iovas[i] = i * WIN_STRIDE;
-	shuffle(iovas, o.entries, &rng);
-	for (uint64_t i = 0; i < o.translates; i++)
-		picks[i] = iovas[bench_rng_below(&rng, o.entries)] +
-			   bench_rng_below(&rng, WIN_SIZE - XLATE_LEN + 1);
+static double per_op(uint64_t t0, uint64_t t1, double clk, uint64_t ops)
+{
+	double ns = (double)(t1 - t0) - clk;
 
-	mi0 = mallinfo2();
-	progress_start(&prog, "dma-map: map", o.entries, PROGRESS_COUNT);
-	for (size_t b = 0; b < nb_map; b++) {
-		uint64_t first = b * batch, end = first + batch < o.entries ? first + batch : o.entries;
+	return (ns > 0 ? ns : 0) / (double)ops;
+}
+
+/* Map iovas[0..n) in batches; means[] gets a mean per batch. */
+static int map_all(struct uvfio_dma *dma, const uint64_t *iovas, uint64_t n, uint64_t batch,
+		   void *page, double clk, double *means)
+{
+	for (size_t b = 0; b * batch < n; b++) {
+		uint64_t first = b * batch, end = first + batch < n ? first + batch : n;
 		uint64_t t0 = bench_now_ns();
 
 		for (uint64_t i = first; i < end; i++) {
@@ -228,27 +281,53 @@ int bench_dma_map(int argc, char **argv)
 				.iova = iovas[i], .size = WIN_SIZE, .prot = UVFIO_DMA_READ,
 				.fd = -1, .vaddr = page,
 			};
+			int r = uvfio_dma_map(dma, &a);
 
-			r = uvfio_dma_map(dma, &a);
 			if (r) {
 				fprintf(stderr, "uvfio bench dma-map: map 0x%llx: %s\n",
 					(unsigned long long)iovas[i], strerror(-r));
-				goto out;
+				return r;
 			}
 		}
-		m_map[b] = (double)(bench_now_ns() - t0) / (double)(end - first);
-		progress_update(&prog, end); /* between batches: not timed */
+		if (means)
+			means[b] = per_op(t0, bench_now_ns(), clk, end - first);
 	}
-	mi1 = mallinfo2();
-	progress_done(&prog);
-	/* windows and their index live in mmap'd arenas (core/slab.h), not the heap */
-	heap_per_win = ((double)(mi1.uordblks - mi0.uordblks) + (double)dma->windows.total +
-			(double)dma->tree.nodes.total) / (double)o.entries;
+	return 0;
+}
 
-	progress_start(&prog, "dma-map: translate", o.translates, PROGRESS_COUNT);
-	for (size_t b = 0; b < nb_xl; b++) {
+static int unmap_all(struct uvfio_dma *dma, const uint64_t *iovas, uint64_t n, uint64_t batch,
+		     double clk, double *means)
+{
+	for (size_t b = 0; b * batch < n; b++) {
+		uint64_t first = b * batch, end = first + batch < n ? first + batch : n;
+		uint64_t t0 = bench_now_ns(), got;
+
+		for (uint64_t i = first; i < end; i++) {
+			int r = uvfio_dma_unmap(dma, iovas[i], WIN_SIZE, UVFIO_DMA_UNMAP_EXACT, &got);
+
+			if (r || got != WIN_SIZE) {
+				fprintf(stderr, "uvfio bench dma-map: unmap 0x%llx: %s\n",
+					(unsigned long long)iovas[i], r ? strerror(-r) : "short");
+				return r ? r : -EIO;
+			}
+		}
+		if (means)
+			means[b] = per_op(t0, bench_now_ns(), clk, end - first);
+	}
+	return 0;
+}
+
+static int translate(struct uvfio_dma *dma, const uint64_t *picks, uint64_t t, double clk,
+		     double *means)
+{
+	struct progress prog;
+	uintptr_t sink = 0;
+	uint64_t failed = 0;
+
+	progress_start(&prog, "dma-map: translate", t, PROGRESS_COUNT);
+	for (size_t b = 0; b * XLATE_BATCH < t; b++) {
 		uint64_t first = b * XLATE_BATCH;
-		uint64_t end = first + XLATE_BATCH < o.translates ? first + XLATE_BATCH : o.translates;
+		uint64_t end = first + XLATE_BATCH < t ? first + XLATE_BATCH : t;
 		uint64_t t0 = bench_now_ns();
 
 		for (uint64_t i = first; i < end; i++) {
@@ -262,77 +341,184 @@ int bench_dma_map(int argc, char **argv)
 			sink += (uintptr_t)p;
 			uvfio_dma_put(dma, &ref);
 		}
-		m_xl[b] = (double)(bench_now_ns() - t0) / (double)(end - first);
+		means[b] = per_op(t0, bench_now_ns(), clk, end - first);
 		progress_update(&prog, end);
 	}
 	progress_done(&prog);
-	if (failed) {
+	if (failed || !sink) {
 		fprintf(stderr, "uvfio bench dma-map: %llu translates failed\n",
 			(unsigned long long)failed);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int core_run(uint64_t n, uint64_t t, struct bench_rng *rng, double clk,
+		    struct core_result *res)
+{
+	uint64_t batch = n / 50, rounds = (MIN_MAP_OPS + n - 1) / n;
+	struct uvfio_dma_limits lim = { .max_entries = (uint32_t)n };
+	double *m_map = NULL, *m_unmap = NULL, *m_xl = NULL;
+	uint64_t *iovas = NULL, *order = NULL, *picks = NULL;
+	size_t nb, nb_xl = nbatches(t, XLATE_BATCH);
+	struct uvfio_dma *dma;
+	struct mallinfo2 mi0, mi1;
+	struct progress prog;
+	void *page = NULL;
+	int ret = -ENOMEM;
+
+	batch = batch < 16 ? 16 : batch > 1000 ? 1000 : batch;
+	batch = batch > n ? n : batch;
+	nb = nbatches(n, batch);
+	dma = uvfio_dma_create(&lim);
+	page = aligned_alloc(WIN_SIZE, WIN_SIZE);
+	iovas = calloc((size_t)n, sizeof(*iovas));
+	order = calloc((size_t)n, sizeof(*order));
+	picks = calloc((size_t)t, sizeof(*picks));
+	m_map = calloc(nb * rounds, sizeof(double));
+	m_unmap = calloc(nb * rounds, sizeof(double));
+	m_xl = calloc(nb_xl, sizeof(double));
+	if (!dma || !page || !iovas || !order || !picks || !m_map || !m_unmap || !m_xl) {
+		fprintf(stderr, "uvfio bench dma-map: out of memory\n");
 		goto out;
 	}
+	memset(page, 0, WIN_SIZE);
+	for (uint64_t i = 0; i < n; i++)
+		iovas[i] = i * WIN_STRIDE;
+	shuffle(iovas, n, rng);
+	for (uint64_t i = 0; i < t; i++)
+		picks[i] = iovas[bench_rng_below(rng, n)] +
+			   bench_rng_below(rng, WIN_SIZE - XLATE_LEN + 1);
 
-	shuffle(iovas, o.entries, &rng);
-	progress_start(&prog, "dma-map: unmap", o.entries, PROGRESS_COUNT);
-	for (size_t b = 0; b < nb_map; b++) {
-		uint64_t first = b * batch, end = first + batch < o.entries ? first + batch : o.entries;
-		uint64_t t0 = bench_now_ns(), n;
+	/* warm-up round, with the translates and the memory report */
+	mi0 = mallinfo2();
+	ret = map_all(dma, iovas, n, batch, page, clk, NULL);
+	if (ret)
+		goto out;
+	mi1 = mallinfo2();
+	res->bytes_per_win = ((double)mi1.uordblks - (double)mi0.uordblks +
+			      (double)uvfio_dma__arena_bytes(dma)) / (double)n;
+	ret = translate(dma, picks, t, clk, m_xl);
+	if (ret)
+		goto out;
+	memcpy(order, iovas, n * sizeof(*order));
+	shuffle(order, n, rng);
+	ret = unmap_all(dma, order, n, batch, clk, NULL);
+	if (ret)
+		goto out;
 
-		for (uint64_t i = first; i < end; i++) {
-			r = uvfio_dma_unmap(dma, iovas[i], WIN_SIZE, UVFIO_DMA_UNMAP_EXACT, &n);
-			if (r || n != WIN_SIZE) {
-				fprintf(stderr, "uvfio bench dma-map: unmap 0x%llx: %s\n",
-					(unsigned long long)iovas[i], r ? strerror(-r) : "short");
-				goto out;
-			}
-		}
-		m_unmap[b] = (double)(bench_now_ns() - t0) / (double)(end - first);
-		progress_update(&prog, end);
+	progress_start(&prog, "dma-map: map/unmap", rounds * n, PROGRESS_COUNT);
+	for (uint64_t r = 0; r < rounds; r++) {
+		shuffle(iovas, n, rng);
+		memcpy(order, iovas, n * sizeof(*order));
+		shuffle(order, n, rng);
+		ret = map_all(dma, iovas, n, batch, page, clk, m_map + r * nb);
+		if (!ret)
+			ret = unmap_all(dma, order, n, batch, clk, m_unmap + r * nb);
+		if (ret)
+			goto out;
+		progress_update(&prog, (r + 1) * n); /* between rounds: not timed */
 	}
 	progress_done(&prog);
 	if (uvfio_dma_count(dma)) {
 		fprintf(stderr, "uvfio bench dma-map: windows left after unmapping all\n");
+		ret = -EIO;
 		goto out;
 	}
-
-	map_ns = bench_median(m_map, nb_map);
-	unmap_ns = bench_median(m_unmap, nb_map);
-	xl_ns = bench_median(m_xl, nb_xl);
-	xl_p99 = bench_percentile(m_xl, nb_xl, 99);
-
-	floor_ns = measure_floor(o.entries, o.translates, 80, &rng);
-
-	if (o.json) {
-		const struct bench_kv kv[] = {
-			{ "entries", (double)o.entries, true },
-			{ "map_ns", map_ns, false },
-			{ "translate_ns", xl_ns, false },
-			{ "unmap_ns", unmap_ns, false },
-			{ "window_bytes", (double)uvfio_dma__window_bytes(), true },
-		};
-
-		bench_print_json(stdout, kv, sizeof(kv) / sizeof(kv[0]));
-	} else {
-		printf("dma-map: %llu windows of 4 KiB, %zu bytes per window struct "
-		       "(%.0f bytes per window with the index and allocator overhead)\n",
-		       (unsigned long long)o.entries, uvfio_dma__window_bytes(), heap_per_win);
-		printf("  map        %8.1f ns/op  (median of %zu batch means, %llu ops each)\n",
-		       map_ns, nb_map, (unsigned long long)batch);
-		printf("  translate  %8.1f ns/op  (get+put; median of %zu batch means of %d, p99 %.1f)\n",
-		       xl_ns, nb_xl, XLATE_BATCH, xl_p99);
-		printf("  unmap      %8.1f ns/op  (EXACT, random order; median of %zu batch means)\n",
-		       unmap_ns, nb_map);
-		printf("  floor      %8.1f ns/op  (one dependent random load over %llu 80-byte records)\n",
-		       floor_ns, (unsigned long long)o.entries);
-	}
-	ret = sink ? UVFIO_EXIT_OK : UVFIO_EXIT_FAILURE;
+	res->n = n;
+	res->map = bench_median(m_map, nb * rounds);
+	res->unmap = bench_median(m_unmap, nb * rounds);
+	res->xl = bench_median(m_xl, nb_xl);
+	res->xl_p99 = bench_percentile(m_xl, nb_xl, 99);
+	res->floor = measure_floor(n, t, 80, rng);
+	ret = 0;
 out:
 	free(m_xl);
 	free(m_unmap);
 	free(m_map);
 	free(picks);
+	free(order);
 	free(iovas);
 	uvfio_dma_destroy(dma);
 	free(page);
 	return ret;
+}
+
+static void core_print(const struct dma_map_opts *o, const struct core_result *res,
+		       const struct core_result *ref, double clk)
+{
+	if (!o->json) {
+		printf("dma-map in process: 4 KiB vaddr windows, %zu bytes per window struct; "
+		       "ns/op (median of batch means, clock cost %.1f ns subtracted)\n"
+		       "ratios: /%llu = to the N=%llu run, /fl = to the floor of the same N\n",
+		       uvfio_dma__window_bytes(), clk, (unsigned long long)ref->n,
+		       (unsigned long long)ref->n);
+		printf("%8s %8s %6s %6s %10s %8s %6s %6s %8s %6s %6s %8s %8s\n", "N", "map",
+		       "/ref", "/fl", "translate", "p99", "/ref", "/fl", "unmap", "/ref", "/fl",
+		       "floor", "B/win");
+	}
+	for (unsigned int i = 0; i < o->nentries; i++) {
+		const struct core_result *c = &res[i];
+
+		if (o->json) {
+			const struct bench_kv kv[] = {
+				{ "entries", (double)c->n, true },
+				{ "map_ns", c->map, false },
+				{ "translate_ns", c->xl, false },
+				{ "translate_p99_ns", c->xl_p99, false },
+				{ "unmap_ns", c->unmap, false },
+				{ "floor_ns", c->floor, false },
+				{ "ref_entries", (double)ref->n, true },
+				{ "map_ratio_ref", c->map / ref->map, false },
+				{ "translate_ratio_ref", c->xl / ref->xl, false },
+				{ "unmap_ratio_ref", c->unmap / ref->unmap, false },
+				{ "map_ratio_floor", c->map / c->floor, false },
+				{ "translate_ratio_floor", c->xl / c->floor, false },
+				{ "unmap_ratio_floor", c->unmap / c->floor, false },
+				{ "bytes_per_window", c->bytes_per_win, false },
+				{ "window_bytes", (double)uvfio_dma__window_bytes(), true },
+				{ "clock_ns", clk, false },
+			};
+
+			bench_print_json_labeled(stdout, "part", "core", kv,
+						 sizeof(kv) / sizeof(kv[0]));
+		} else {
+			printf("%8llu %8.1f %6.2f %6.1f %10.1f %8.1f %6.2f %6.1f %8.1f %6.2f %6.1f "
+			       "%8.1f %8.0f\n",
+			       (unsigned long long)c->n, c->map, c->map / ref->map, c->map / c->floor,
+			       c->xl, c->xl_p99, c->xl / ref->xl, c->xl / c->floor, c->unmap,
+			       c->unmap / ref->unmap, c->unmap / c->floor, c->floor, c->bytes_per_win);
+		}
+	}
+	fflush(stdout);
+}
+
+int bench_dma_map(int argc, char **argv)
+{
+	struct core_result res[MAX_ENTRIES_LIST];
+	const struct core_result *ref;
+	struct dma_map_opts o;
+	struct bench_rng rng;
+	double clk;
+	int r;
+
+	r = parse(argc, argv, &o);
+	if (r)
+		return r > 0 ? UVFIO_EXIT_OK : UVFIO_EXIT_USAGE;
+	if (o.core) {
+		bench_rng_seed(&rng, o.seed);
+		clk = clock_cost();
+		ref = &res[0];
+		for (unsigned int i = 0; i < o.nentries; i++) {
+			if (core_run(o.entries[i], o.translates, &rng, clk, &res[i]))
+				return UVFIO_EXIT_FAILURE;
+			/* ratios are to N = 1000 when it ran, else to the first N */
+			if (o.entries[i] == 1000)
+				ref = &res[i];
+		}
+		core_print(&o, res, ref, clk);
+	}
+	if (o.e2e && bench_dma_map_e2e(&o.e))
+		return UVFIO_EXIT_FAILURE;
+	return UVFIO_EXIT_OK;
 }
