@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Fixed-size objects in large (eventually huge-page) chunks: see slab.h. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -24,22 +25,36 @@ int slab_init(struct slab *s, size_t obj)
 	return -pthread_mutex_init(&s->lock, NULL);
 }
 
-static void release_chunks(struct slab *s)
+/*
+ * Unmap the chunks; with keep_first, all but the first (smallest) one,
+ * which becomes empty: a space that goes back and forth between no window
+ * and a few then does not pay an mmap and a munmap each time.
+ */
+static void release_chunks(struct slab *s, bool keep_first)
 {
-	struct slab_chunk *c;
+	struct slab_chunk *c, *keep = NULL;
 
 	while ((c = s->chunks)) {
 		s->chunks = c->next;
-		munmap(c, c->bytes);
+		if (keep_first && !c->next)
+			keep = c; /* newest first: the last one is the first */
+		else
+			munmap(c, c->bytes);
 	}
 	s->free = NULL;
 	s->bump = s->end = NULL;
 	s->total = 0;
+	if (keep) {
+		s->chunks = keep;
+		s->total = keep->bytes;
+		s->bump = (char *)keep + HDR;
+		s->end = (char *)keep + keep->bytes;
+	}
 }
 
 void slab_fini(struct slab *s)
 {
-	release_chunks(s);
+	release_chunks(s, false);
 	pthread_mutex_destroy(&s->lock);
 }
 
@@ -111,6 +126,6 @@ void slab_free(struct slab *s, void *p)
 	*(void **)p = s->free;
 	s->free = p;
 	if (!--s->live)
-		release_chunks(s);
+		release_chunks(s, true);
 	pthread_mutex_unlock(&s->lock);
 }

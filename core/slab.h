@@ -7,8 +7,8 @@
  *
  * Chunks grow geometrically (16 KiB, 16, 32, ... 1 MiB, then 2 MiB aligned
  * and madvised MADV_HUGEPAGE), so a small space costs little. Freed objects
- * are reused; the chunks are returned when the last object is freed and at
- * fini. Thread safe (one mutex; allocation is not on any lookup path).
+ * are reused; the chunks but the first (16 KiB) are returned when the last
+ * object is freed, all at fini. Thread safe (one mutex; allocation is not on any lookup path).
  */
 #ifndef UVFIO_CORE_SLAB_H
 #define UVFIO_CORE_SLAB_H
