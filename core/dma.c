@@ -21,8 +21,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <uvfio/dma.h>
@@ -71,9 +69,10 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 }
 
 /*
- * Make sure our handler is the current one. Checked at every fd-backed map
- * (not at every access): a handler installed after ours (a test framework,
- * the application) is chained to, not lost.
+ * Make sure our handler is the current one. Checked whenever an fd-backed
+ * map makes a new mapping (not at every access, nor at a map that reuses
+ * one): a handler installed after ours (a test framework, the application)
+ * is chained to, not lost.
  */
 static pthread_mutex_t bus_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -110,20 +109,6 @@ static int guarded_copy(void *dst, const void *src, size_t n)
 	return 0;
 }
 
-/* The fd's file must back [off, off + size): else every access faults. */
-static int fd_covers(int fd, uint64_t off, uint64_t size)
-{
-	struct stat st;
-
-	if (fstat(fd, &st))
-		return -errno;
-	/* Only regular files (memfds, tmpfs, hugetlbfs) have a size to check;
-	 * device memory (e.g. /dev/zero, DAX) is left to mmap. */
-	if (S_ISREG(st.st_mode) && (st.st_size < 0 || off + size > (uint64_t)st.st_size))
-		return -EFAULT;
-	return 0;
-}
-
 size_t uvfio_dma__window_bytes(void)
 {
 	return sizeof(struct dma_window);
@@ -136,7 +121,7 @@ size_t uvfio_dma__arena_bytes(struct uvfio_dma *dma)
 	pthread_mutex_lock(&dma->lock);
 	n = dma->windows.total + dma->tree.nodes.total;
 	pthread_mutex_unlock(&dma->lock);
-	return n;
+	return n + dma_backings_bytes(&dma->backings);
 }
 
 /* ---- lifecycle ---- */
@@ -163,11 +148,15 @@ struct uvfio_dma *uvfio_dma_create(const struct uvfio_dma_limits *limits)
 		goto err_unmap_lock;
 	if (slab_init(&dma->windows, sizeof(struct dma_window)))
 		goto err_tree;
+	if (dma_backings_init(&dma->backings))
+		goto err_windows;
 	dma->pgsize = pgsize;
 	dma->max_entries = limits && limits->max_entries ? limits->max_entries
 							: UVFIO_DMA_DEFAULT_MAX_ENTRIES;
 	return dma;
 
+err_windows:
+	slab_fini(&dma->windows);
 err_tree:
 	iova_tree_fini(&dma->tree);
 err_unmap_lock:
@@ -189,6 +178,7 @@ void uvfio_dma_destroy(struct uvfio_dma *dma)
 	uvfio_dma_unmap_all(dma, NULL);
 	iova_tree_fini(&dma->tree);
 	slab_fini(&dma->windows);
+	dma_backings_fini(&dma->backings);
 	free(dma->log_ranges);
 	pthread_mutex_destroy(&dma->unmap_lock);
 	pthread_cond_destroy(&dma->drained);
@@ -283,7 +273,7 @@ int uvfio_dma_map(struct uvfio_dma *dma, const struct uvfio_dma_map_args *args)
 	struct dma_window *w;
 	uint64_t start, last;
 	void *host = NULL;
-	int prot, ret;
+	int ret;
 
 	if (!dma || !args)
 		return -EINVAL;
@@ -299,31 +289,25 @@ int uvfio_dma_map(struct uvfio_dma *dma, const struct uvfio_dma_map_args *args)
 	w->node.start = start;
 	w->node.last = last;
 	w->prot = (uint8_t)args->prot;
-	w->fd = -1;
 
 	if (args->fd >= 0) {
 		/*
-		 * Check before mmap so that a bad request fails as the kernel
-		 * orders it, but do not hold the lock across mmap: check again
-		 * afterwards for a map that raced in.
+		 * Check before finding or making the mapping, so that a bad
+		 * request fails as the kernel orders it, but do not hold the
+		 * lock across mmap: check again afterwards for a map that
+		 * raced in.
 		 */
 		pthread_mutex_lock(&dma->lock);
 		ret = map_precheck(dma, start, last);
 		pthread_mutex_unlock(&dma->lock);
 		if (ret)
 			goto err_free;
-		ret = fd_covers(args->fd, args->fd_offset, args->size);
-		if (ret)
+		ret = dma_backing_get(&dma->backings, args->fd, args->fd_offset, args->size,
+				      args->prot, &w->bk, &host);
+		if (ret < 0)
 			goto err_free;
-		bus_install();
-		prot = (args->prot & UVFIO_DMA_READ ? PROT_READ : 0) |
-		       (args->prot & UVFIO_DMA_WRITE ? PROT_WRITE : 0);
-		host = mmap(NULL, (size_t)args->size, prot, MAP_SHARED, args->fd,
-			    (off_t)args->fd_offset);
-		if (host == MAP_FAILED) {
-			ret = -errno;
-			goto err_free;
-		}
+		if (ret > 0)
+			bus_install(); /* a new mapping: copies from it must be guarded */
 	} else {
 		host = args->vaddr;
 	}
@@ -343,16 +327,17 @@ int uvfio_dma_map(struct uvfio_dma *dma, const struct uvfio_dma_map_args *args)
 	ret = iova_tree_insert(&dma->tree, &w->node);
 	if (ret)
 		goto err_unlock;
-	/* The space owns the fd only once the map can no longer fail. */
-	w->fd = args->fd >= 0 ? args->fd : -1;
 	pthread_mutex_unlock(&dma->lock);
+	/* The space owns the fd only once the map can no longer fail; the
+	 * mapping holds the file, the fd is not needed. */
+	if (args->fd >= 0)
+		close(args->fd);
 	return 0;
 
 err_unlock:
 	pthread_mutex_unlock(&dma->lock);
 	free(w->dirty);
-	if (args->fd >= 0)
-		munmap(host, (size_t)args->size);
+	dma_backing_put(&dma->backings, w->bk);
 err_free:
 	slab_free(&dma->windows, w);
 	return ret;
@@ -362,10 +347,7 @@ err_free:
 
 static void window_free(struct uvfio_dma *dma, struct dma_window *w)
 {
-	if (w->fd >= 0) {
-		munmap(w->host, (size_t)win_size(w));
-		close(w->fd);
-	}
+	dma_backing_put(&dma->backings, w->bk);
 	free(w->dirty);
 	slab_free(&dma->windows, w);
 }
@@ -595,7 +577,7 @@ static int dma_access(struct uvfio_dma *dma, uint64_t iova, void *buf,
 
 		/* After a failure, keep walking only to drop the counts taken. */
 		if (!err) {
-			if (w->host && w->fd >= 0) {
+			if (w->bk) {
 				char *h = (char *)w->host + (cur - w->node.start);
 
 				/* The client may have truncated the fd. */

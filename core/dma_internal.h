@@ -16,11 +16,35 @@
 
 #include "iova_tree.h"
 
+/* The mappings behind fd-backed windows, shared by windows (dma_backing.c). */
+struct dma_backing;
+struct dma_backings {
+	pthread_mutex_t lock;
+	struct dma_backing **tab; /* hash of (st_dev, st_ino) */
+	uint32_t nbuckets, count;
+	size_t bytes;		  /* for the benchmark's memory report */
+};
+
+int dma_backings_init(struct dma_backings *t);
+void dma_backings_fini(struct dma_backings *t);
+/*
+ * A mapping of fd that covers [off, off + size) and allows prot, found or
+ * made; counts a reference. *host = the address of off. Returns 0 (found),
+ * 1 (mapped now) or a negative errno: -EFAULT for a regular file shorter
+ * than off + size, mmap's errno, or what mmap would have refused for this
+ * fd (-EACCES, -EBADF). The fd is not kept.
+ */
+int dma_backing_get(struct dma_backings *t, int fd, uint64_t off, uint64_t size,
+		    uint32_t prot, struct dma_backing **out, void **host);
+/* Drop a reference; the last one unmaps. */
+void dma_backing_put(struct dma_backings *t, struct dma_backing *b);
+size_t dma_backings_bytes(struct dma_backings *t);
+
 struct dma_window {
 	struct iova_node node; /* [start, last] of the window */
 	void *host;	       /* vaddr or mmap base; NULL: message based */
 	uint64_t *dirty;       /* one bit per logging page while logging */
-	int fd;		       /* owned (closed at unmap), -1 if none */
+	struct dma_backing *bk; /* the mapping of an fd-backed window, or NULL */
 	uint32_t inflight;     /* accesses and references in progress */
 	uint16_t wrefs;	       /* write references: their pages stay dirty */
 	uint8_t prot;	       /* UVFIO_DMA_READ | UVFIO_DMA_WRITE */
@@ -33,6 +57,7 @@ struct uvfio_dma {
 	pthread_mutex_t unmap_lock;
 	struct iova_tree tree;
 	struct slab windows; /* struct dma_window, packed for lookups (slab.h) */
+	struct dma_backings backings;
 	uint64_t pgsize;
 	uint32_t max_entries;
 	bool logging;

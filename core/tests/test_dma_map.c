@@ -257,14 +257,18 @@ static void test_fd_window(void **state)
 		.iova = 0x100000, .size = 0x1000, .prot = RW, .fd_offset = 0x1000,
 	};
 	char out[16] = "through the dma", back[16] = { 0 };
-	int fd = make_memfd(0x2000);
+	int fd = make_memfd(0x2000), given = dup(fd);
 	uint64_t n;
 
-	a.fd = fd;
+	assert_true(given >= 0);
+	a.fd = given;
 	a.fd_offset = 0x800;
 	assert_int_equal(uvfio_dma_map(dma, &a), -EINVAL); /* fd_offset alignment */
+	assert_true(fd_open(given));
 	a.fd_offset = 0x1000;
 	assert_int_equal(uvfio_dma_map(dma, &a), 0);
+	/* the space took the fd and closed it: its mapping holds the file */
+	assert_false(fd_open(given));
 	assert_int_equal(uvfio_dma_write(dma, 0x100010, out, sizeof(out)), 0);
 	/* the bytes land in the fd, at fd_offset + (iova - window start) */
 	assert_int_equal(pread(fd, back, sizeof(back), 0x1010), (ssize_t)sizeof(back));
@@ -283,10 +287,8 @@ static void test_fd_window(void **state)
 	assert_true(fd_open(fd2));
 	close(fd2);
 
-	/* the space owns the fd: unmap closes it */
-	assert_true(fd_open(fd));
 	assert_int_equal(uvfio_dma_unmap(dma, 0x100000, 0x1000, UVFIO_DMA_UNMAP_EXACT, &n), 0);
-	assert_false(fd_open(fd));
+	close(fd);
 }
 
 static void test_fd_mmap_errors(void **state)

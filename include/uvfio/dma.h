@@ -4,8 +4,11 @@
  * with the rules of the kernel's type1 IOMMU (v2 semantics).
  *
  * A window is backed by one of:
- *   - an fd (memfd, shared guest RAM): mmapped once, device accesses are a
- *     plain memcpy (zero copy);
+ *   - an fd (memfd, shared guest RAM): device accesses are a plain memcpy
+ *     (zero copy). A regular file is mapped once (whole) per space and the
+ *     mapping shared by every window in it, whatever fd each map passed,
+ *     so many windows cost one VMA; prot is enforced per window by the
+ *     space. The fd is closed once mapped: the mapping holds the file;
  *   - caller memory (vaddr), for in-process users and tests;
  *   - nothing: accesses go through the space's message handler (vfio-user
  *     DMA_READ/DMA_WRITE sent to the client).
@@ -65,7 +68,7 @@ struct uvfio_dma_map_args {
 	uint64_t iova;
 	uint64_t size;
 	uint32_t prot;	    /* UVFIO_DMA_READ | UVFIO_DMA_WRITE, at least one */
-	int fd;		    /* -1: none. On success the space owns it. */
+	int fd;		    /* -1: none. On success the space takes it (closes it). */
 	uint64_t fd_offset; /* offset of the window in fd */
 	void *vaddr;	    /* caller memory when fd < 0; NULL: message based */
 };
@@ -78,7 +81,10 @@ struct uvfio_dma_map_args {
  *   -EEXIST    overlaps an existing window
  *   -ENOSPC    max_entries windows already mapped
  *   -EFAULT    fd is a regular file (memfd, tmpfs) shorter than fd_offset + size
- *   -errno     mmap of the fd failed (e.g. -ENODEV, -EACCES)
+ *   -errno     mmap of the fd failed (e.g. -ENODEV, -EACCES), or, for a window
+ *              that reuses the mapping of its file, what mmap would refuse for
+ *              this fd (-EACCES: not readable, or write on a read-only fd;
+ *              -EBADF: O_PATH)
  * The first fd-backed map installs a SIGBUS handler (chained to the one
  * before): if the fd's owner truncates it later, a read/write that touches
  * a vanished page fails with -EFAULT instead of killing the process.
