@@ -3,12 +3,14 @@
  * The DMA address space of one device's client: type1 (v2) map/unmap rules,
  * access to the windows from device code (dirty logging: dma_log.c).
  *
- * Locking: dma->lock guards the tree, every window's counters and bitmaps,
- * the logging state and the callbacks. It is never held across a memcpy into
- * client memory, a message handler or the unmap notifier; instead an access
- * holds the window's in-flight count, and removal waits (dma->drained) until
- * that count drops to zero. dma->unmap_lock serialises removals, so every
- * window marked dying belongs to the one removal in progress.
+ * Locking: dma->lock guards the tree, the in-flight table, every window's
+ * bitmaps, the logging state and the callbacks. It is never held across a
+ * memcpy into client memory, a message handler or the unmap notifier;
+ * instead an access holds the window (dma_hold.c: a count per window in one
+ * small table, so that a translate reads the index leaf and that table, not
+ * the window), and removal waits (dma->drained) until the window's count
+ * drops to zero. dma->unmap_lock serialises removals, so every window
+ * marked dying belongs to the one removal in progress.
  *
  * The unmap notifier runs with unmap_lock held: it may drop references
  * (uvfio_dma_put) and map, but must not unmap. A thread that holds a
@@ -150,11 +152,15 @@ struct uvfio_dma *uvfio_dma_create(const struct uvfio_dma_limits *limits)
 		goto err_tree;
 	if (dma_backings_init(&dma->backings))
 		goto err_windows;
+	if (dma_holds_init(&dma->holds))
+		goto err_backings;
 	dma->pgsize = pgsize;
 	dma->max_entries = limits && limits->max_entries ? limits->max_entries
 							: UVFIO_DMA_DEFAULT_MAX_ENTRIES;
 	return dma;
 
+err_backings:
+	dma_backings_fini(&dma->backings);
 err_windows:
 	slab_fini(&dma->windows);
 err_tree:
@@ -179,6 +185,7 @@ void uvfio_dma_destroy(struct uvfio_dma *dma)
 	iova_tree_fini(&dma->tree);
 	slab_fini(&dma->windows);
 	dma_backings_fini(&dma->backings);
+	dma_holds_fini(&dma->holds);
 	free(dma->log_ranges);
 	pthread_mutex_destroy(&dma->unmap_lock);
 	pthread_cond_destroy(&dma->drained);
@@ -273,6 +280,7 @@ int uvfio_dma_map(struct uvfio_dma *dma, const struct uvfio_dma_map_args *args)
 	struct dma_window *w;
 	uint64_t start, last;
 	void *host = NULL;
+	uint8_t tag;
 	int ret;
 
 	if (!dma || !args)
@@ -288,7 +296,7 @@ int uvfio_dma_map(struct uvfio_dma *dma, const struct uvfio_dma_map_args *args)
 		return -ENOMEM;
 	w->node.start = start;
 	w->node.last = last;
-	w->prot = (uint8_t)args->prot;
+	tag = (uint8_t)args->prot;
 
 	if (args->fd >= 0) {
 		/*
@@ -308,15 +316,18 @@ int uvfio_dma_map(struct uvfio_dma *dma, const struct uvfio_dma_map_args *args)
 			goto err_free;
 		if (ret > 0)
 			bus_install(); /* a new mapping: copies from it must be guarded */
+		tag |= WIN_GUARD;
 	} else {
 		host = args->vaddr;
 	}
-	w->host = host;
+	w->node.data = (uint64_t)(uintptr_t)host;
 
 	pthread_mutex_lock(&dma->lock);
-	ret = map_precheck(dma, start, last);
-	if (ret)
+	/* map_precheck without its own overlap lookup: insert checks (EEXIST) */
+	if (dma->tree.count >= dma->max_entries) {
+		ret = map_precheck(dma, start, last);
 		goto err_unlock;
+	}
 	if (dma->logging) {
 		w->dirty = dma_dirty_alloc(w, dma->log_shift);
 		if (!w->dirty) {
@@ -324,7 +335,7 @@ int uvfio_dma_map(struct uvfio_dma *dma, const struct uvfio_dma_map_args *args)
 			goto err_unlock;
 		}
 	}
-	ret = iova_tree_insert(&dma->tree, &w->node);
+	ret = iova_tree_insert(&dma->tree, &w->node, tag);
 	if (ret)
 		goto err_unlock;
 	pthread_mutex_unlock(&dma->lock);
@@ -353,28 +364,30 @@ static void window_free(struct uvfio_dma *dma, struct dma_window *w)
 }
 
 /* Drop one access to w. Lock held. */
-static void window_release(struct uvfio_dma *dma, struct dma_window *w)
+static void window_release(struct uvfio_dma *dma, struct dma_window *w, bool write)
 {
-	w->inflight--;
-	if (!w->inflight && w->dying)
+	if (!dma_hold_drop(&dma->holds, w, write) && dma->draining == w)
 		pthread_cond_broadcast(&dma->drained);
 }
 
 /*
  * Mark every window inside [start, last] dying, so no new access reaches it;
- * returns the bytes marked. Lock and unmap_lock held.
+ * returns the bytes marked. Works on the index alone. Lock and unmap_lock
+ * held.
  */
 static uint64_t mark_dying(struct uvfio_dma *dma, uint64_t start, uint64_t last)
 {
-	struct dma_window *w;
+	struct iova_hit h;
 	uint64_t total = 0;
 
-	for (w = win_first_overlap(dma, start, last); w && w->node.start <= last;
-	     w = win_next(dma, w)) {
-		w->dying = true;
-		if (__builtin_add_overflow(total, win_size(w), &total))
+	for (uint64_t cur = start; iova_tree_seek(&dma->tree, cur, &h) && h.start <= last;
+	     cur = h.last + 1) {
+		/* the window is freed after the wait: start fetching it now */
+		__builtin_prefetch(h.node, 1);
+		iova_tree_set_tag(&dma->tree, h.start, h.tag | WIN_DYING);
+		if (__builtin_add_overflow(total, h.last - h.start + 1, &total))
 			total = UINT64_MAX; /* windows covering all of 2^64 */
-		if (w->node.last >= last)
+		if (h.last >= last)
 			break;
 	}
 	return total;
@@ -390,16 +403,17 @@ static void remove_dying(struct uvfio_dma *dma, uint64_t start, uint64_t last)
 
 	for (;;) {
 		struct dma_window *w;
+		struct iova_hit h;
 		uvfio_dma_unmap_fn fn;
 		void *opaque;
-		bool done;
+		bool found;
 
 		pthread_mutex_lock(&dma->lock);
 		/* Skip windows mapped into holes of the range meanwhile. */
-		w = win_first_overlap(dma, cursor, last);
-		while (w && w->node.start <= last && !w->dying)
-			w = win_next(dma, w);
-		if (!w || w->node.start > last) {
+		while ((found = iova_tree_seek(&dma->tree, cursor, &h) && h.start <= last) &&
+		       !(h.tag & WIN_DYING) && h.last < last)
+			cursor = h.last + 1;
+		if (!found || !(h.tag & WIN_DYING)) {
 			pthread_mutex_unlock(&dma->lock);
 			return;
 		}
@@ -408,19 +422,21 @@ static void remove_dying(struct uvfio_dma *dma, uint64_t start, uint64_t last)
 		pthread_mutex_unlock(&dma->lock);
 
 		if (fn)
-			fn(opaque, w->node.start, win_size(w));
+			fn(opaque, h.start, h.last - h.start + 1);
 
+		w = to_win(h.node);
 		pthread_mutex_lock(&dma->lock);
-		while (w->inflight)
+		dma->draining = w;
+		while (dma_hold_count(&dma->holds, w))
 			pthread_cond_wait(&dma->drained, &dma->lock);
-		iova_tree_remove(&dma->tree, &w->node);
+		dma->draining = NULL;
+		iova_tree_remove_at(&dma->tree, h.start);
 		pthread_mutex_unlock(&dma->lock);
 
-		done = w->node.last >= last;
-		cursor = w->node.last + 1;
 		window_free(dma, w);
-		if (done)
+		if (h.last >= last)
 			return;
+		cursor = h.last + 1;
 	}
 }
 
@@ -428,7 +444,7 @@ int uvfio_dma_unmap(struct uvfio_dma *dma, uint64_t iova, uint64_t size,
 		    uint32_t flags, uint64_t *unmapped)
 {
 	uint64_t mask, last, total;
-	struct dma_window *w;
+	struct iova_hit h;
 	int ret = 0;
 
 	if (unmapped)
@@ -448,20 +464,17 @@ int uvfio_dma_unmap(struct uvfio_dma *dma, uint64_t iova, uint64_t size,
 	pthread_mutex_lock(&dma->unmap_lock);
 	pthread_mutex_lock(&dma->lock);
 	if (flags & UVFIO_DMA_UNMAP_EXACT) {
-		w = win_find(dma, iova);
-		if (!w || w->node.start != iova || w->node.last != last) {
+		if (!iova_tree_lookup(&dma->tree, iova, &h) || h.start != iova || h.last != last) {
 			ret = -ENOENT;
 			goto out_unlock;
 		}
 	} else {
 		/* v2: no bisection of a window at either end of the range */
-		w = win_find(dma, iova);
-		if (w && w->node.start != iova) {
+		if (iova_tree_lookup(&dma->tree, iova, &h) && h.start != iova) {
 			ret = -EINVAL;
 			goto out_unlock;
 		}
-		w = win_find(dma, last);
-		if (w && w->node.last != last) {
+		if (iova_tree_lookup(&dma->tree, last, &h) && h.last != last) {
 			ret = -EINVAL;
 			goto out_unlock;
 		}
@@ -504,41 +517,50 @@ int uvfio_dma_unmap_all(struct uvfio_dma *dma, uint64_t *unmapped)
 
 /*
  * Check that every byte of [iova, last] is mapped, live and allows `need`,
- * then take an in-flight count on each window. All or nothing, so that a
- * failing access touches no window. Lock held.
+ * then hold each window. All or nothing, so that a failing access touches
+ * no window. Reads only the index (and the in-flight table). Lock held.
  */
 static int span_acquire(struct uvfio_dma *dma, uint64_t iova, uint64_t last,
-			uint32_t need, struct dma_window **first)
+			uint32_t need, struct iova_hit *first)
 {
-	struct dma_window *w, *fw;
+	struct iova_hit h;
 	bool need_handler = false;
+	uint32_t n = 0;
 	uint64_t end;
+	int ret;
 
-	fw = w = win_find(dma, iova);
+	if (!iova_tree_lookup(&dma->tree, iova, &h))
+		return -EFAULT;
+	*first = h;
 	for (;;) {
-		if (!w || w->dying || (w->prot & need) != need)
+		if ((h.tag & WIN_DYING) || (h.tag & need) != need)
 			return -EFAULT;
-		if (w->inflight == UINT32_MAX)
-			return -EAGAIN;
-		if (!w->host)
+		ret = dma_hold_check(&dma->holds, to_win(h.node), false);
+		if (ret)
+			return ret;
+		if (!h.data)
 			need_handler = true;
-		if (w->node.last >= last)
+		n++;
+		if (h.last >= last)
 			break;
-		end = w->node.last; /* < last: end + 1 cannot wrap */
-		w = win_next(dma, w);
+		end = h.last; /* < last: end + 1 cannot wrap */
 		/* adjacent windows only: a hole is an unmapped byte */
-		if (!w || w->node.start != end + 1)
+		if (!iova_tree_lookup(&dma->tree, end + 1, &h) || h.start != end + 1)
 			return -EFAULT;
 	}
 	if (need_handler && !dma->msg_fn)
 		return -ENOTSUP;
+	ret = dma_holds_reserve(&dma->holds, n);
+	if (ret)
+		return ret;
 
-	for (w = fw;; w = win_next(dma, w)) {
-		w->inflight++;
-		if (w->node.last >= last)
+	h = *first;
+	for (;;) {
+		dma_hold_add(&dma->holds, to_win(h.node), false);
+		if (h.last >= last)
 			break;
+		iova_tree_lookup(&dma->tree, h.last + 1, &h);
 	}
-	*first = fw;
 	return 0;
 }
 
@@ -546,7 +568,7 @@ static int dma_access(struct uvfio_dma *dma, uint64_t iova, void *buf,
 		      size_t len, bool is_write)
 {
 	uint64_t last, cur = iova;
-	struct dma_window *w;
+	struct iova_hit h;
 	uvfio_dma_msg_fn fn;
 	char *p = buf;
 	size_t left = len;
@@ -562,7 +584,7 @@ static int dma_access(struct uvfio_dma *dma, uint64_t iova, void *buf,
 
 	pthread_mutex_lock(&dma->lock);
 	ret = span_acquire(dma, iova, last,
-			   is_write ? UVFIO_DMA_WRITE : UVFIO_DMA_READ, &w);
+			   is_write ? UVFIO_DMA_WRITE : UVFIO_DMA_READ, &h);
 	/* One handler for the whole access, even if it is replaced meanwhile. */
 	fn = dma->msg_fn;
 	opaque = dma->msg_opaque;
@@ -571,25 +593,22 @@ static int dma_access(struct uvfio_dma *dma, uint64_t iova, void *buf,
 		return ret;
 
 	while (left) {
-		uint64_t avail = w->node.last - cur; /* bytes after cur in w */
+		uint64_t avail = h.last - cur; /* bytes after cur in the window */
 		size_t chunk = (uint64_t)left - 1 <= avail ? left : (size_t)(avail + 1);
+		char *host = (char *)(uintptr_t)h.data + (cur - h.start);
 		int r = 0;
 
-		/* After a failure, keep walking only to drop the counts taken. */
+		/* After a failure, keep walking only to drop the holds taken. */
 		if (!err) {
-			if (w->bk) {
-				char *h = (char *)w->host + (cur - w->node.start);
-
+			if (h.tag & WIN_GUARD) {
 				/* The client may have truncated the fd. */
-				err = is_write ? guarded_copy(h, p, chunk)
-					       : guarded_copy(p, h, chunk);
-			} else if (w->host) {
-				char *h = (char *)w->host + (cur - w->node.start);
-
+				err = is_write ? guarded_copy(host, p, chunk)
+					       : guarded_copy(p, host, chunk);
+			} else if (h.data) {
 				if (is_write)
-					memcpy(h, p, chunk);
+					memcpy(host, p, chunk);
 				else
-					memcpy(p, h, chunk);
+					memcpy(p, host, chunk);
 			} else {
 				r = fn(opaque, cur, p, chunk, is_write);
 				if (r > 0)
@@ -600,14 +619,14 @@ static int dma_access(struct uvfio_dma *dma, uint64_t iova, void *buf,
 
 		pthread_mutex_lock(&dma->lock);
 		if (is_write && !err)
-			dma_win_set_dirty(dma, w, cur, cur + chunk - 1);
-		window_release(dma, w);
+			dma_win_set_dirty(dma, to_win(h.node), cur, cur + chunk - 1);
+		window_release(dma, to_win(h.node), false);
 		left -= chunk;
 		cur += chunk;
 		p += chunk;
 		/* The next window is still held by us, so it is still there. */
 		if (left)
-			w = win_find(dma, cur);
+			iova_tree_lookup(&dma->tree, cur, &h);
 		pthread_mutex_unlock(&dma->lock);
 	}
 	return err;
@@ -628,7 +647,9 @@ int uvfio_dma_write(struct uvfio_dma *dma, uint64_t iova, const void *buf,
 void *uvfio_dma_get(struct uvfio_dma *dma, uint64_t iova, size_t len,
 		    uint32_t prot, struct uvfio_dma_ref *ref)
 {
+	bool write = prot & UVFIO_DMA_WRITE;
 	struct dma_window *w;
+	struct iova_hit h;
 	uint64_t last;
 	void *host;
 	int err;
@@ -644,32 +665,33 @@ void *uvfio_dma_get(struct uvfio_dma *dma, uint64_t iova, size_t len,
 	}
 
 	pthread_mutex_lock(&dma->lock);
-	w = win_find(dma, iova);
-	if (!w || w->dying || (w->prot & prot) != prot || last > w->node.last) {
+	/* The index answers; the window itself is not touched. */
+	if (!iova_tree_lookup(&dma->tree, iova, &h) || (h.tag & WIN_DYING) ||
+	    (h.tag & prot) != prot || last > h.last) {
 		err = EFAULT;
 		goto err_unlock;
 	}
-	if (!w->host) {
+	if (!h.data) {
 		err = ENOTSUP;
 		goto err_unlock;
 	}
-	if (w->inflight == UINT32_MAX ||
-	    ((prot & UVFIO_DMA_WRITE) && w->wrefs == UINT16_MAX)) {
-		err = EAGAIN;
+	w = to_win(h.node);
+	err = -dma_hold_check(&dma->holds, w, write);
+	if (!err)
+		err = -dma_holds_reserve(&dma->holds, 1);
+	if (err)
 		goto err_unlock;
-	}
-	w->inflight++;
+	dma_hold_add(&dma->holds, w, write);
 	ref->window = w;
-	if (prot & UVFIO_DMA_WRITE) {
+	if (write) {
 		/*
 		 * The device may write until put(); the pages stay dirty in
 		 * every report until then (log_report skips clearing them).
 		 */
-		w->wrefs++;
 		dma_win_set_dirty(dma, w, iova, last);
 		ref->window = (void *)((uintptr_t)w | REF_WRITE);
 	}
-	host = (char *)w->host + (iova - w->node.start);
+	host = (char *)(uintptr_t)h.data + (iova - h.start);
 	pthread_mutex_unlock(&dma->lock);
 	return host;
 
@@ -689,9 +711,7 @@ void uvfio_dma_put(struct uvfio_dma *dma, struct uvfio_dma_ref *ref)
 	v = (uintptr_t)ref->window;
 	w = (struct dma_window *)(v & ~REF_WRITE);
 	pthread_mutex_lock(&dma->lock);
-	if (v & REF_WRITE)
-		w->wrefs--;
-	window_release(dma, w);
+	window_release(dma, w, v & REF_WRITE);
 	pthread_mutex_unlock(&dma->lock);
 	ref->window = NULL;
 }

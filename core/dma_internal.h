@@ -40,21 +40,56 @@ int dma_backing_get(struct dma_backings *t, int fd, uint64_t off, uint64_t size,
 void dma_backing_put(struct dma_backings *t, struct dma_backing *b);
 size_t dma_backings_bytes(struct dma_backings *t);
 
+/*
+ * Accesses in flight per window, in one table per space (dma_hold.c), so
+ * that a translate does not touch the window. Lock held for all calls.
+ */
+struct dma_hold {
+	const void *key; /* the window; NULL: a free slot */
+	uint32_t n;	 /* accesses and references in flight */
+	uint32_t w;	 /* of them, write references (their pages stay dirty) */
+};
+
+struct dma_holds {
+	struct dma_hold *v;
+	uint32_t mask; /* slots - 1 */
+	uint32_t used;
+};
+
+int dma_holds_init(struct dma_holds *h);
+void dma_holds_fini(struct dma_holds *h);
+/* Room for `more` new windows, so that the next dma_hold_add()s cannot fail. */
+int dma_holds_reserve(struct dma_holds *h, uint32_t more);
+/* -EAGAIN if one more (write) hold of key would overflow its count. */
+int dma_hold_check(const struct dma_holds *h, const void *key, bool write);
+void dma_hold_add(struct dma_holds *h, const void *key, bool write);
+/* Drop one; returns the holds left on key. */
+uint32_t dma_hold_drop(struct dma_holds *h, const void *key, bool write);
+uint32_t dma_hold_count(const struct dma_holds *h, const void *key);
+uint32_t dma_hold_writes(const struct dma_holds *h, const void *key);
+
+/*
+ * A window. What an access needs is in its index node, whose copy in the
+ * tree's leaf answers lookups (iova_tree_lookup): node.data is the host
+ * address (0: message based), node.tag the WIN_* bits below. The rest is
+ * for map, unmap and dirty logging.
+ */
+#define WIN_PROT  (UVFIO_DMA_READ | UVFIO_DMA_WRITE) /* the window's prot */
+#define WIN_GUARD (1u << 2) /* fd-backed: copies guarded against SIGBUS */
+#define WIN_DYING (1u << 3) /* being unmapped: new accesses fail */
+
 struct dma_window {
-	struct iova_node node; /* [start, last] of the window */
-	void *host;	       /* vaddr or mmap base; NULL: message based */
-	uint64_t *dirty;       /* one bit per logging page while logging */
+	struct iova_node node;	/* [start, last], host, WIN_* tag */
+	uint64_t *dirty;	/* one bit per logging page while logging */
 	struct dma_backing *bk; /* the mapping of an fd-backed window, or NULL */
-	uint32_t inflight;     /* accesses and references in progress */
-	uint16_t wrefs;	       /* write references: their pages stay dirty */
-	uint8_t prot;	       /* UVFIO_DMA_READ | UVFIO_DMA_WRITE */
-	bool dying;	       /* being unmapped: new accesses fail */
 };
 
 struct uvfio_dma {
 	pthread_mutex_t lock;
-	pthread_cond_t drained; /* a dying window's last access ended */
+	pthread_cond_t drained; /* the draining window's last access ended */
 	pthread_mutex_t unmap_lock;
+	struct dma_window *draining; /* the window a removal waits for, or NULL */
+	struct dma_holds holds;
 	struct iova_tree tree;
 	struct slab windows; /* struct dma_window, packed for lookups (slab.h) */
 	struct dma_backings backings;
@@ -89,6 +124,11 @@ static inline struct dma_window *to_win(struct iova_node *n)
 static inline uint64_t win_size(const struct dma_window *w)
 {
 	return w->node.last - w->node.start + 1;
+}
+
+static inline void *win_host(const struct dma_window *w)
+{
+	return (void *)(uintptr_t)w->node.data;
 }
 
 static inline struct dma_window *win_find(struct uvfio_dma *dma, uint64_t addr)

@@ -237,6 +237,7 @@ static void report_window(struct uvfio_dma *dma, struct dma_window *w,
 {
 	unsigned int ls = dma->log_shift;
 	uint64_t base = w->node.start >> ls;
+	uint32_t writes = dma_hold_writes(&dma->holds, w); /* write refs held */
 	uint64_t fb = (lo >> ls) - base, lb = (hi >> ls) - base;
 
 	for (uint64_t k = fb / 64; k <= lb / 64; k++) {
@@ -258,7 +259,7 @@ static void report_window(struct uvfio_dma *dma, struct dma_window *w,
 
 			word &= word - 1;
 			bits_set(bitmap, (a - iova) >> rshift, (z - iova) >> rshift, true);
-			if (!w->wrefs && ma >= iova && mz <= rlast)
+			if (!writes && ma >= iova && mz <= rlast)
 				w->dirty[k] &= ~(1ull << b);
 		}
 	}

@@ -5,7 +5,9 @@
  * would make memmove-on-insert quadratic; a B+tree rather than a binary tree
  * because a lookup in a binary tree of 65535 windows is ~17 dependent cache
  * and TLB misses, one per level, while here the inner levels are small and
- * hot and a leaf is four cache lines (starts, lasts, nodes).
+ * hot and a leaf is nine cache lines (starts, lasts, nodes, data, tags),
+ * fetched at once: a lookup that needs only the index (iova_tree_lookup)
+ * costs one miss in a map that does not fit the caches.
  *
  * Invariants: all leaves at depth height; every leaf and inner node but the
  * root holds at least half of its capacity; entries are sorted by start and
@@ -32,6 +34,8 @@ struct leaf {
 	uint64_t start[LEAF_MAX];
 	uint64_t last[LEAF_MAX];
 	struct iova_node *node[LEAF_MAX];
+	uint64_t data[LEAF_MAX]; /* copies of node->data */
+	uint8_t tag[LEAF_MAX];	 /* the tags (not in the nodes) */
 	struct leaf *prev, *next;
 	uint32_t n;
 };
@@ -128,9 +132,9 @@ static inline uint32_t leaf_slot(const struct leaf *l, uint64_t addr)
  * Fetch a whole node at once: its cache lines then miss in parallel instead
  * of one after another (keys, then the child or last/node the scan picks).
  */
-static inline void fetch(const void *p)
+static inline void fetch(const void *p, size_t bytes)
 {
-	for (size_t off = 0; off < sizeof(union bnode); off += 64)
+	for (size_t off = 0; off < bytes; off += 64)
 		__builtin_prefetch((const char *)p + off);
 }
 
@@ -139,62 +143,133 @@ static inline struct leaf *descend(const struct iova_tree *t, uint64_t addr)
 	void *p = t->root;
 
 	for (uint32_t h = t->height; h > 1; h--) {
-		fetch(p);
+		fetch(p, sizeof(struct inner));
 		p = ((struct inner *)p)->child[inner_slot(p, addr)];
 	}
 	if (p)
-		fetch(p);
+		fetch(p, sizeof(struct leaf));
 	return p;
 }
 
-struct iova_node *iova_tree_find(const struct iova_tree *t, uint64_t addr)
+/* The leaf and slot of the entry containing addr: 1 if there is one. */
+static inline int locate(const struct iova_tree *t, uint64_t addr, struct leaf **lp,
+			 uint32_t *ip)
 {
 	struct leaf *l = descend(t, addr);
 	uint32_t i;
 
 	if (!l)
-		return NULL;
+		return 0;
 	i = leaf_slot(l, addr);
 	if (!i) {
 		l = l->prev;
 		if (!l)
-			return NULL;
+			return 0;
 		i = l->n;
 	}
-	return l->last[i - 1] >= addr ? l->node[i - 1] : NULL;
+	if (l->last[i - 1] < addr)
+		return 0;
+	*lp = l;
+	*ip = i - 1;
+	return 1;
 }
 
-struct iova_node *iova_tree_first_from(const struct iova_tree *t, uint64_t addr)
+struct iova_node *iova_tree_find(const struct iova_tree *t, uint64_t addr)
+{
+	struct leaf *l;
+	uint32_t i;
+
+	return locate(t, addr, &l, &i) ? l->node[i] : NULL;
+}
+
+static inline void fill(struct iova_hit *hit, const struct leaf *l, uint32_t i)
+{
+	hit->node = l->node[i];
+	hit->start = l->start[i];
+	hit->last = l->last[i];
+	hit->data = l->data[i];
+	hit->tag = l->tag[i];
+}
+
+int iova_tree_lookup(const struct iova_tree *t, uint64_t addr, struct iova_hit *hit)
+{
+	struct leaf *l;
+	uint32_t i;
+
+	if (!locate(t, addr, &l, &i))
+		return 0;
+	fill(hit, l, i);
+	return 1;
+}
+
+void iova_tree_set_tag(struct iova_tree *t, uint64_t start, uint8_t tag)
+{
+	struct leaf *l;
+	uint32_t i;
+
+	if (locate(t, start, &l, &i))
+		l->tag[i] = tag;
+}
+
+/* The leaf and slot of the first entry that ends at or after addr. */
+static int seek(const struct iova_tree *t, uint64_t addr, struct leaf **lp, uint32_t *ip)
 {
 	struct leaf *l = descend(t, addr);
 	uint32_t i;
 
 	if (!l)
-		return NULL;
+		return 0;
 	i = leaf_slot(l, addr);
 	/* the predecessor (last start <= addr) if it reaches addr */
 	if (i) {
-		if (l->last[i - 1] >= addr)
-			return l->node[i - 1];
+		if (l->last[i - 1] >= addr) {
+			*lp = l;
+			*ip = i - 1;
+			return 1;
+		}
 	} else if (l->prev && l->prev->last[l->prev->n - 1] >= addr) {
-		return l->prev->node[l->prev->n - 1];
+		*lp = l->prev;
+		*ip = l->prev->n - 1;
+		return 1;
 	}
 	/* else the first entry starting above addr */
 	if (i == l->n) {
 		l = l->next;
 		i = 0;
 		if (!l)
-			return NULL;
+			return 0;
 	}
-	return l->node[i];
+	*lp = l;
+	*ip = i;
+	return 1;
+}
+
+int iova_tree_seek(const struct iova_tree *t, uint64_t addr, struct iova_hit *hit)
+{
+	struct leaf *l;
+	uint32_t i;
+
+	if (!seek(t, addr, &l, &i))
+		return 0;
+	fill(hit, l, i);
+	return 1;
+}
+
+struct iova_node *iova_tree_first_from(const struct iova_tree *t, uint64_t addr)
+{
+	struct leaf *l;
+	uint32_t i;
+
+	return seek(t, addr, &l, &i) ? l->node[i] : NULL;
 }
 
 struct iova_node *iova_tree_first_overlap(const struct iova_tree *t,
 					  uint64_t start, uint64_t last)
 {
-	struct iova_node *n = iova_tree_first_from(t, start);
+	struct leaf *l;
+	uint32_t i;
 
-	return n && n->start <= last ? n : NULL;
+	return seek(t, start, &l, &i) && l->start[i] <= last ? l->node[i] : NULL;
 }
 
 struct iova_node *iova_tree_next(const struct iova_tree *t,
@@ -207,11 +282,13 @@ struct iova_node *iova_tree_next(const struct iova_tree *t,
 
 /* ---- insert ---- */
 
-static void leaf_put(struct leaf *l, uint32_t i, struct iova_node *n)
+static void leaf_put(struct leaf *l, uint32_t i, struct iova_node *n, uint8_t tag)
 {
 	l->start[i] = n->start;
 	l->last[i] = n->last;
 	l->node[i] = n;
+	l->data[i] = n->data;
+	l->tag[i] = tag;
 }
 
 static void leaf_shift(struct leaf *l, uint32_t from, int by)
@@ -221,6 +298,8 @@ static void leaf_shift(struct leaf *l, uint32_t from, int by)
 	memmove(&l->start[from + by], &l->start[from], cnt * sizeof(l->start[0]));
 	memmove(&l->last[from + by], &l->last[from], cnt * sizeof(l->last[0]));
 	memmove(&l->node[from + by], &l->node[from], cnt * sizeof(l->node[0]));
+	memmove(&l->data[from + by], &l->data[from], cnt * sizeof(l->data[0]));
+	memmove(&l->tag[from + by], &l->tag[from], cnt * sizeof(l->tag[0]));
 }
 
 static void leaf_move(struct leaf *dst, uint32_t di, const struct leaf *src, uint32_t si,
@@ -229,18 +308,20 @@ static void leaf_move(struct leaf *dst, uint32_t di, const struct leaf *src, uin
 	memmove(&dst->start[di], &src->start[si], cnt * sizeof(dst->start[0]));
 	memmove(&dst->last[di], &src->last[si], cnt * sizeof(dst->last[0]));
 	memmove(&dst->node[di], &src->node[si], cnt * sizeof(dst->node[0]));
+	memmove(&dst->data[di], &src->data[si], cnt * sizeof(dst->data[0]));
+	memmove(&dst->tag[di], &src->tag[si], cnt * sizeof(dst->tag[0]));
 }
 
 /* Insert into leaf l; on a split returns the new right sibling and its separator. */
 static struct leaf *leaf_insert(struct iova_tree *t, struct leaf *l, struct iova_node *n,
-				uint64_t *sep)
+				uint8_t tag, uint64_t *sep)
 {
 	uint32_t i = leaf_slot(l, n->start), k;
 	struct leaf *r;
 
 	if (l->n < LEAF_MAX) {
 		leaf_shift(l, i, 1);
-		leaf_put(l, i, n);
+		leaf_put(l, i, n, tag);
 		l->n++;
 		return NULL;
 	}
@@ -251,7 +332,7 @@ static struct leaf *leaf_insert(struct iova_tree *t, struct leaf *l, struct iova
 		r->n = LEAF_MAX - (k - 1);
 		l->n = k - 1;
 		leaf_shift(l, i, 1);
-		leaf_put(l, i, n);
+		leaf_put(l, i, n, tag);
 		l->n++;
 	} else {
 		leaf_move(r, 0, l, k, LEAF_MAX - k);
@@ -259,7 +340,7 @@ static struct leaf *leaf_insert(struct iova_tree *t, struct leaf *l, struct iova
 		l->n = k;
 		i -= k;
 		leaf_shift(r, i, 1);
-		leaf_put(r, i, n);
+		leaf_put(r, i, n, tag);
 		r->n++;
 	}
 	r->next = l->next;
@@ -308,7 +389,7 @@ static struct inner *inner_insert(struct iova_tree *t, struct inner *in, uint32_
 }
 
 static void *insert(struct iova_tree *t, void *p, uint32_t h, struct iova_node *n,
-		    uint64_t *sep)
+		    uint8_t tag, uint64_t *sep)
 {
 	struct inner *in = p;
 	uint32_t c;
@@ -316,13 +397,13 @@ static void *insert(struct iova_tree *t, void *p, uint32_t h, struct iova_node *
 	void *r;
 
 	if (h == 1)
-		return leaf_insert(t, p, n, sep);
+		return leaf_insert(t, p, n, tag, sep);
 	c = inner_slot(in, n->start);
-	r = insert(t, in->child[c], h - 1, n, &s);
+	r = insert(t, in->child[c], h - 1, n, tag, &s);
 	return r ? inner_insert(t, in, c, r, s, sep) : NULL;
 }
 
-int iova_tree_insert(struct iova_tree *t, struct iova_node *n)
+int iova_tree_insert(struct iova_tree *t, struct iova_node *n, uint8_t tag)
 {
 	struct inner *root;
 	uint64_t sep;
@@ -339,14 +420,14 @@ int iova_tree_insert(struct iova_tree *t, struct iova_node *n)
 	if (!t->root) {
 		struct leaf *l = node_take(t);
 
-		leaf_put(l, 0, n);
+		leaf_put(l, 0, n, tag);
 		l->n = 1;
 		t->root = l;
 		t->height = 1;
 		t->count = 1;
 		return 0;
 	}
-	r = insert(t, t->root, t->height, n, &sep);
+	r = insert(t, t->root, t->height, n, tag, &sep);
 	if (r) {
 		root = node_take(t);
 		root->n = 2;
@@ -450,9 +531,14 @@ static bool remove_at(struct iova_tree *t, void *p, uint32_t h, uint64_t start)
 
 void iova_tree_remove(struct iova_tree *t, struct iova_node *n)
 {
+	iova_tree_remove_at(t, n->start);
+}
+
+void iova_tree_remove_at(struct iova_tree *t, uint64_t start)
+{
 	void *old = t->root;
 
-	remove_at(t, t->root, t->height, n->start);
+	remove_at(t, t->root, t->height, start);
 	t->count--;
 	if (t->height == 1 && !((struct leaf *)old)->n) {
 		t->root = NULL;
@@ -487,7 +573,8 @@ static int check(const void *p, uint32_t h, bool root, uint64_t lo, uint64_t hi,
 		for (uint32_t i = 0; i < l->n; i++) {
 			if (l->start[i] < lo || (!hi_open && l->start[i] >= hi) ||
 			    l->last[i] < l->start[i] || l->node[i]->start != l->start[i] ||
-			    l->node[i]->last != l->last[i] || (cs->any && l->start[i] <= cs->prev_last))
+			    l->node[i]->last != l->last[i] || l->node[i]->data != l->data[i] ||
+			    (cs->any && l->start[i] <= cs->prev_last))
 				return -EINVAL;
 			cs->prev_last = l->last[i];
 			cs->any = true;

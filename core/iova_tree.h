@@ -9,6 +9,12 @@
  * The tree does no locking; its user embeds a node in each window (for the
  * window's own [start, last]) and serialises access. Insert allocates index
  * nodes and may fail with -ENOMEM; remove never allocates.
+ *
+ * Each entry also carries a word of the user's (node->data, copied into the
+ * leaf at insert) and a tag that lives in the leaf only (the DMA space: the
+ * host address; prot and state bits), so that lookups (iova_tree_lookup,
+ * iova_tree_seek) answer from the index alone: one cache miss in a big map
+ * (the leaf) instead of two (the leaf, then the node).
  */
 #ifndef UVFIO_CORE_IOVA_TREE_H
 #define UVFIO_CORE_IOVA_TREE_H
@@ -20,6 +26,14 @@
 struct iova_node {
 	uint64_t start; /* first byte */
 	uint64_t last;	/* last byte, inclusive: a window may end at 2^64 - 1 */
+	uint64_t data;	/* the user's: fixed while the node is in a tree */
+};
+
+/* What a lookup reads from the index: the node's fields, its tag, the node. */
+struct iova_hit {
+	struct iova_node *node;
+	uint64_t start, last, data;
+	uint8_t tag;
 };
 
 struct iova_tree {
@@ -36,13 +50,22 @@ int iova_tree_init(struct iova_tree *t);
 /* Free the index (the tree must be empty: the nodes belong to the caller). */
 void iova_tree_fini(struct iova_tree *t);
 
-/* Link n ([n->start, n->last] set by the caller). -EEXIST if it overlaps. */
-int iova_tree_insert(struct iova_tree *t, struct iova_node *n);
+/* Link n ([n->start, n->last], n->data set by the caller) with its tag.
+ * -EEXIST if it overlaps. */
+int iova_tree_insert(struct iova_tree *t, struct iova_node *n, uint8_t tag);
 /* Unlink n, which must be in t. */
 void iova_tree_remove(struct iova_tree *t, struct iova_node *n);
+/* The same for the node that starts at start, without reading the node. */
+void iova_tree_remove_at(struct iova_tree *t, uint64_t start);
 
 /* The node containing addr, or NULL. */
 struct iova_node *iova_tree_find(const struct iova_tree *t, uint64_t addr);
+/* The same from the index, without reading the node: 1 if found. */
+int iova_tree_lookup(const struct iova_tree *t, uint64_t addr, struct iova_hit *hit);
+/* The first node that ends at or after addr, from the index: 1 if any. */
+int iova_tree_seek(const struct iova_tree *t, uint64_t addr, struct iova_hit *hit);
+/* Change the tag of the node that starts at start (which must be in t). */
+void iova_tree_set_tag(struct iova_tree *t, uint64_t start, uint8_t tag);
 /* The first node that ends at or after addr (contains it or lies above). */
 struct iova_node *iova_tree_first_from(const struct iova_tree *t, uint64_t addr);
 /* The lowest node overlapping [start, last], or NULL. */

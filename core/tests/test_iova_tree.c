@@ -17,6 +17,7 @@
 
 static struct iova_node nodes[N];
 static bool present[N];
+static uint8_t tags[N]; /* the model of the index's tags */
 
 static uint64_t rng = 88172645463325252ull;
 static uint64_t rnd(void)
@@ -43,11 +44,49 @@ static void test_random_ops(void **state)
 		} else {
 			nodes[i].start = i * SLOT;
 			nodes[i].last = i * SLOT + 0x1000 * (1 + rnd() % 15) - 1;
-			assert_int_equal(iova_tree_insert(&t, &nodes[i]), 0);
+			nodes[i].data = rnd();
+			tags[i] = (uint8_t)rnd();
+			assert_int_equal(iova_tree_insert(&t, &nodes[i], tags[i]), 0);
 			present[i] = true;
+		}
+		/* the index's copy of a tag follows the node through splits and merges */
+		if (op % 7 == 0) {
+			unsigned int k = (unsigned int)(rnd() % N);
+
+			if (present[k]) {
+				tags[k] = (uint8_t)rnd();
+				iova_tree_set_tag(&t, nodes[k].start, tags[k]);
+			}
 		}
 		if (op < 20000 || op % 100 == 0) {
 			assert_int_equal(iova_tree_check(&t), 0);
+		}
+	}
+	/* lookups from the index alone agree with the nodes */
+	for (unsigned int i = 0; i < N; i++) {
+		struct iova_hit h;
+		int found = iova_tree_lookup(&t, i * SLOT + 0x800, &h);
+
+		assert_int_equal(found, present[i]);
+		if (!found)
+			continue;
+		assert_ptr_equal(h.node, &nodes[i]);
+		assert_int_equal(h.start, nodes[i].start);
+		assert_int_equal(h.last, nodes[i].last);
+		assert_int_equal(h.data, nodes[i].data);
+		assert_int_equal(h.tag, tags[i]);
+		assert_int_equal(iova_tree_lookup(&t, nodes[i].last + 1, &h), 0);
+		/* seek from the gap after it finds the next present node */
+		found = iova_tree_seek(&t, nodes[i].last + 1, &h);
+		for (unsigned int j = i + 1; j <= N; j++) {
+			if (j == N) {
+				assert_int_equal(found, 0);
+			} else if (present[j]) {
+				assert_int_equal(found, 1);
+				assert_ptr_equal(h.node, &nodes[j]);
+				assert_int_equal(h.tag, tags[j]);
+				break;
+			}
 		}
 	}
 	/* lookups agree with the model */
@@ -100,7 +139,7 @@ static void test_sequential(void **state)
 
 		nodes[k].start = k * SLOT;
 		nodes[k].last = k * SLOT + SLOT - 1; /* adjacent windows */
-		assert_int_equal(iova_tree_insert(&t, &nodes[k]), 0);
+		assert_int_equal(iova_tree_insert(&t, &nodes[k], 0), 0);
 	}
 	assert_int_equal(iova_tree_check(&t), 0);
 	assert_int_equal(t.count, N);
@@ -129,11 +168,11 @@ static void test_overlap_and_top(void **state)
 
 	(void)state;
 	iova_tree_init(&t);
-	assert_int_equal(iova_tree_insert(&t, &a), 0);
-	assert_int_equal(iova_tree_insert(&t, &b), -EEXIST);
+	assert_int_equal(iova_tree_insert(&t, &a, 0), 0);
+	assert_int_equal(iova_tree_insert(&t, &b, 0), -EEXIST);
 	b.start = 0x2000;
-	assert_int_equal(iova_tree_insert(&t, &b), 0);
-	assert_int_equal(iova_tree_insert(&t, &top), 0);
+	assert_int_equal(iova_tree_insert(&t, &b, 0), 0);
+	assert_int_equal(iova_tree_insert(&t, &top, 0), 0);
 	assert_ptr_equal(iova_tree_find(&t, UINT64_MAX), &top);
 	assert_null(iova_tree_next(&t, &top));
 	assert_ptr_equal(iova_tree_next(&t, &a), &b);
