@@ -222,6 +222,20 @@ static void *race_unmap(void *arg)
 	return NULL;
 }
 
+static void *race_unmap7(void *arg)
+{
+	struct race *r = arg;
+	uint64_t n;
+	int ret = uvfio_dma_unmap(r->dma, 0x100000 + 7 * 0x2000ull, 0x1000, 0, &n);
+
+	pthread_mutex_lock(&r->lock);
+	r->unmap_ret = ret;
+	r->unmapped = n;
+	r->released_at_done = r->released;
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
 static void race_wait(struct race *r, bool *flag)
 {
 	pthread_mutex_lock(&r->lock);
@@ -279,6 +293,60 @@ static void test_unmap_waits_for_ref(void **state)
 	assert_int_equal(uvfio_dma_count(dma), 0);
 }
 
+
+/*
+ * Holds are per window: with references held on many windows (more than
+ * the in-flight table's first size), unmapping a window nobody holds does
+ * not wait, and each held window waits for exactly its own references.
+ */
+static void test_holds_per_window(void **state)
+{
+	enum { W = 300 };
+	struct uvfio_dma *dma = *state;
+	static struct uvfio_dma_ref refs[W][2];
+	static char mem[W][0x1000];
+	struct race r;
+	pthread_t th;
+	uint64_t n;
+
+	for (unsigned int i = 0; i < W; i++)
+		assert_int_equal(map_va(dma, 0x100000 + i * 0x2000ull, 0x1000, RW, mem[i]), 0);
+	assert_int_equal(map_va(dma, 0x10000, 0x1000, RW, mem_a), 0);
+	for (unsigned int i = 0; i < W; i++) {
+		assert_non_null(uvfio_dma_get(dma, 0x100000 + i * 0x2000ull, 8, UVFIO_DMA_READ,
+					      &refs[i][0]));
+		assert_non_null(uvfio_dma_get(dma, 0x100000 + i * 0x2000ull + 8, 8, RW,
+					      &refs[i][1]));
+	}
+	/* not held by anyone: returns at once (a shared count would block) */
+	assert_int_equal(uvfio_dma_unmap(dma, 0x10000, 0x1000, 0, &n), 0);
+	assert_int_equal(n, 0x1000);
+	/* drop them in a scrambled order, all but window 7's write reference */
+	for (unsigned int k = 0; k < 2 * W; k++) {
+		unsigned int j = (k * 263u) % (2 * W), i = j / 2;
+
+		if (i != 7 || j % 2 == 0)
+			uvfio_dma_put(dma, &refs[i][j % 2]);
+	}
+	for (unsigned int i = 0; i < W; i++)
+		if (i != 7)
+			assert_int_equal(uvfio_dma_unmap(dma, 0x100000 + i * 0x2000ull, 0x1000,
+							 UVFIO_DMA_UNMAP_EXACT, &n), 0);
+	assert_int_equal(uvfio_dma_count(dma), 1);
+	/* window 7 still waits for its reference */
+	race_init(&r, dma);
+	assert_int_equal(pthread_create(&th, NULL, race_unmap7, &r), 0);
+	race_wait(&r, &r.notified);
+	pthread_mutex_lock(&r.lock);
+	assert_int_equal(r.unmap_ret, 1);
+	pthread_mutex_unlock(&r.lock);
+	race_set(&r, &r.released);
+	uvfio_dma_put(dma, &refs[7][1]);
+	pthread_join(th, NULL);
+	assert_int_equal(r.unmap_ret, 0);
+	assert_true(r.released_at_done);
+	assert_int_equal(uvfio_dma_count(dma), 0);
+}
 
 static int blocking_handler(void *opaque, uint64_t iova, void *buf, size_t len, bool is_write)
 {
@@ -445,6 +513,7 @@ int main(void)
 		T(test_span_checked_before_copy),
 		T(test_message_window),
 		T(test_unmap_waits_for_ref),
+		T(test_holds_per_window),
 		T(test_unmap_waits_for_handler),
 		T(test_stress_map_unmap),
 		T(test_truncated_fd),
