@@ -115,8 +115,9 @@ static void test_windows_share_one_mapping(void **state)
 		assert_int_equal(map_fd(dma, 0x100000 + i * 2 * PG, PG, RW, fd, i * PG), 0);
 	assert_int_equal(uvfio_dma_count(dma), N);
 	assert_int_equal(maps_lines("memfd:uvfio-share"), 1);
-	/* the index's arenas may add a few; one VMA per window would add 4096 */
-	assert_true(maps_lines(NULL) <= vmas0 + 8);
+	/* the index's arenas and the allocator's (ASan's: ~30) may add some;
+	 * one VMA per window would add 4096 */
+	assert_true(maps_lines(NULL) <= vmas0 + 64);
 	assert_int_equal(fd_count(), fds0);
 	/* the same mapping: window i is i pages after window 0 */
 	for (uint64_t i = 0; i < N; i += 511)
@@ -346,7 +347,7 @@ static void test_65535_fd_windows(void **state)
 	}
 	assert_int_equal(uvfio_dma_count(dma), n);
 	assert_int_equal(maps_lines("memfd:uvfio-65535"), 1);
-	assert_true(maps_lines(NULL) <= vmas0 + 16);
+	assert_true(maps_lines(NULL) <= vmas0 + 64); /* one per window: 65535 */
 	assert_int_equal(fd_count(), fds0);
 	assert_int_equal(map_fd(dma, n * 2 * PG, PG, RW, fd, 0), -ENOSPC);
 	for (uint64_t i = 0; i < n; i++)

@@ -60,6 +60,42 @@ static int settled_maps(const char *what, int expect)
 	return n;
 }
 
+/*
+ * The server holds only its baseline fds and the connection's: no window
+ * fd. (Settled: a refused DMA_MAP's fd is closed just after the reply.)
+ */
+static void check_fds(void)
+{
+	char path[64], target[256];
+	struct dirent *e;
+	DIR *d;
+	int n = -1;
+
+	for (int i = 0; i < 300 && n != base_fds + 1; i++) {
+		if (i)
+			usleep(10000);
+		n = raw_fd_count(srv.pid);
+	}
+	if (n == base_fds + 1)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)srv.pid);
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		char link[512];
+		ssize_t k;
+
+		snprintf(link, sizeof(link), "%s/%s", path, e->d_name);
+		k = readlink(link, target, sizeof(target) - 1);
+		if (k > 0) {
+			target[k] = 0;
+			fprintf(stderr, "server fd %s -> %s\n", e->d_name, target);
+		}
+	}
+	if (d)
+		closedir(d);
+	fail_msg("server holds %d fds, %d expected", n, base_fds + 1);
+}
+
 static int setup(void **state)
 {
 	raw_server_start(&srv, "0", "0"); /* max_dma_maps: the default, 65535 */
@@ -123,10 +159,11 @@ static void test_windows_share_one_mapping(void **state)
 		assert_int_equal(dma_map(fd, 0x10000000 + i * 2 * PG, PG, i * PG, mfd), 0);
 	vmas = srv_maps(NULL);
 	assert_int_equal(srv_maps("memfd:proc-share"), 1);
-	/* allocator arenas may add a few; one per window would add 2000 */
-	if (vmas > base_vmas + 16)
+	/* allocator arenas may add some (under ASan ~30, also with 65535
+	 * windows); one per window would add 2000 */
+	if (vmas > base_vmas + 64)
 		fail_msg("%d VMAs with %d windows mapped, %d before", vmas, N, base_vmas);
-	assert_int_equal(raw_fd_count(srv.pid), base_fds + 1); /* the connection only */
+	check_fds(); /* the connection only */
 
 	/* the device reaches the memfd through them: page 5 -> page 1500 */
 	for (unsigned int i = 0; i < PG; i++)
@@ -237,10 +274,10 @@ static void test_65535_windows(void **state)
 	}
 	assert_int_equal(dma_map(fd, n * 2 * PG, PG, 0, mfd), ENOSPC);
 	vmas = srv_maps(NULL);
-	if (vmas > base_vmas + 16)
+	if (vmas > base_vmas + 64)
 		fail_msg("%d VMAs with 65535 windows mapped, %d before", vmas, base_vmas);
 	assert_int_equal(srv_maps("memfd:proc-65535"), 1);
-	assert_int_equal(raw_fd_count(srv.pid), base_fds + 1);
+	check_fds();
 	/* the last one works */
 	ram[(n - 1) * PG] = 0x77;
 	assert_int_equal(dma_copy(fd, (n - 1) * 2 * PG, 0, 1, NULL), 0);
