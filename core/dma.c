@@ -595,7 +595,8 @@ static int dma_access(struct uvfio_dma *dma, uint64_t iova, void *buf,
 	while (left) {
 		uint64_t avail = h.last - cur; /* bytes after cur in the window */
 		size_t chunk = (uint64_t)left - 1 <= avail ? left : (size_t)(avail + 1);
-		char *host = (char *)(uintptr_t)h.data + (cur - h.start);
+		/* no pointer arithmetic on 0 (a message-based window) */
+		char *host = h.data ? (char *)(uintptr_t)h.data + (cur - h.start) : NULL;
 		int r = 0;
 
 		/* After a failure, keep walking only to drop the holds taken. */

@@ -69,17 +69,17 @@ uint32_t dma_hold_count(const struct dma_holds *h, const void *key);
 uint32_t dma_hold_writes(const struct dma_holds *h, const void *key);
 
 /*
- * A window. What an access needs is in its index node, whose copy in the
- * tree's leaf answers lookups (iova_tree_lookup): node.data is the host
- * address (0: message based), node.tag the WIN_* bits below. The rest is
- * for map, unmap and dirty logging.
+ * A window. What an access needs is in the tree's leaf, which answers
+ * lookups (iova_tree_lookup) without touching the window: the node's start,
+ * last and data (the host address; 0: message based) and the entry's tag
+ * (the WIN_* bits below). The rest is for unmap and dirty logging.
  */
 #define WIN_PROT  (UVFIO_DMA_READ | UVFIO_DMA_WRITE) /* the window's prot */
 #define WIN_GUARD (1u << 2) /* fd-backed: copies guarded against SIGBUS */
 #define WIN_DYING (1u << 3) /* being unmapped: new accesses fail */
 
 struct dma_window {
-	struct iova_node node;	/* [start, last], host, WIN_* tag */
+	struct iova_node node;	/* [start, last], data = host address */
 	uint64_t *dirty;	/* one bit per logging page while logging */
 	struct dma_backing *bk; /* the mapping of an fd-backed window, or NULL */
 };
@@ -124,16 +124,6 @@ static inline struct dma_window *to_win(struct iova_node *n)
 static inline uint64_t win_size(const struct dma_window *w)
 {
 	return w->node.last - w->node.start + 1;
-}
-
-static inline void *win_host(const struct dma_window *w)
-{
-	return (void *)(uintptr_t)w->node.data;
-}
-
-static inline struct dma_window *win_find(struct uvfio_dma *dma, uint64_t addr)
-{
-	return to_win(iova_tree_find(&dma->tree, addr));
 }
 
 static inline struct dma_window *win_first_overlap(struct uvfio_dma *dma,
