@@ -377,20 +377,7 @@ static void window_release(struct uvfio_dma *dma, struct dma_window *w, bool wri
  */
 static uint64_t mark_dying(struct uvfio_dma *dma, uint64_t start, uint64_t last)
 {
-	struct iova_hit h;
-	uint64_t total = 0;
-
-	for (uint64_t cur = start; iova_tree_seek(&dma->tree, cur, &h) && h.start <= last;
-	     cur = h.last + 1) {
-		/* the window is freed after the wait: start fetching it now */
-		__builtin_prefetch(h.node, 1);
-		iova_tree_set_tag(&dma->tree, h.start, h.tag | WIN_DYING);
-		if (__builtin_add_overflow(total, h.last - h.start + 1, &total))
-			total = UINT64_MAX; /* windows covering all of 2^64 */
-		if (h.last >= last)
-			break;
-	}
-	return total;
+	return iova_tree_or_tags(&dma->tree, start, last, WIN_DYING);
 }
 
 /*
@@ -468,6 +455,8 @@ int uvfio_dma_unmap(struct uvfio_dma *dma, uint64_t iova, uint64_t size,
 			ret = -ENOENT;
 			goto out_unlock;
 		}
+		/* freed after the wait: start fetching it now */
+		__builtin_prefetch(h.node, 1);
 	} else {
 		/* v2: no bisection of a window at either end of the range */
 		if (iova_tree_lookup(&dma->tree, iova, &h) && h.start != iova) {
@@ -677,12 +666,9 @@ void *uvfio_dma_get(struct uvfio_dma *dma, uint64_t iova, size_t len,
 		goto err_unlock;
 	}
 	w = to_win(h.node);
-	err = -dma_hold_check(&dma->holds, w, write);
-	if (!err)
-		err = -dma_holds_reserve(&dma->holds, 1);
+	err = -dma_hold_take(&dma->holds, w, write);
 	if (err)
 		goto err_unlock;
-	dma_hold_add(&dma->holds, w, write);
 	ref->window = w;
 	if (write) {
 		/*

@@ -93,6 +93,29 @@ int dma_hold_check(const struct dma_holds *h, const void *key, bool write)
 	return 0;
 }
 
+int dma_hold_take(struct dma_holds *h, const void *key, bool write)
+{
+	struct dma_hold *e = lookup(h, key);
+	int ret;
+
+	if (e->key) {
+		if (e->n == UINT32_MAX || (write && e->w == UINT32_MAX))
+			return -EAGAIN;
+	} else if (h->used + 1 > (h->mask + 1) / 2) {
+		ret = grow(h);
+		if (ret)
+			return ret;
+		e = lookup(h, key);
+	}
+	if (!e->key) {
+		e->key = key;
+		h->used++;
+	}
+	e->n++;
+	e->w += write;
+	return 0;
+}
+
 void dma_hold_add(struct dma_holds *h, const void *key, bool write)
 {
 	struct dma_hold *e = lookup(h, key);

@@ -63,6 +63,8 @@ int dma_holds_reserve(struct dma_holds *h, uint32_t more);
 /* -EAGAIN if one more (write) hold of key would overflow its count. */
 int dma_hold_check(const struct dma_holds *h, const void *key, bool write);
 void dma_hold_add(struct dma_holds *h, const void *key, bool write);
+/* check + reserve + add in one probe: 0, -EAGAIN or -ENOMEM. */
+int dma_hold_take(struct dma_holds *h, const void *key, bool write);
 /* Drop one; returns the holds left on key. */
 uint32_t dma_hold_drop(struct dma_holds *h, const void *key, bool write);
 uint32_t dma_hold_count(const struct dma_holds *h, const void *key);

@@ -66,6 +66,9 @@ int iova_tree_lookup(const struct iova_tree *t, uint64_t addr, struct iova_hit *
 int iova_tree_seek(const struct iova_tree *t, uint64_t addr, struct iova_hit *hit);
 /* Change the tag of the node that starts at start (which must be in t). */
 void iova_tree_set_tag(struct iova_tree *t, uint64_t start, uint8_t tag);
+/* OR bits into the tags of every node overlapping [start, last]; returns
+ * the bytes those nodes cover (UINT64_MAX if that does not fit). */
+uint64_t iova_tree_or_tags(struct iova_tree *t, uint64_t start, uint64_t last, uint8_t bits);
 /* The first node that ends at or after addr (contains it or lies above). */
 struct iova_node *iova_tree_first_from(const struct iova_tree *t, uint64_t addr);
 /* The lowest node overlapping [start, last], or NULL. */
