@@ -62,6 +62,19 @@ static void test_random_ops(void **state)
 			assert_int_equal(iova_tree_check(&t), 0);
 		}
 	}
+	/* or_tags over random ranges: the overlapped nodes' tags and bytes */
+	for (int k = 0; k < 200; k++) {
+		uint64_t a = rnd() % (N * SLOT), b = a + rnd() % (64 * SLOT), bytes = 0;
+		uint8_t bit = (uint8_t)(1u << (rnd() % 8));
+
+		for (unsigned int i = 0; i < N; i++) {
+			if (present[i] && nodes[i].start <= b && nodes[i].last >= a) {
+				tags[i] |= bit;
+				bytes += nodes[i].last - nodes[i].start + 1;
+			}
+		}
+		assert_int_equal(iova_tree_or_tags(&t, a, b, bit), bytes);
+	}
 	/* lookups from the index alone agree with the nodes */
 	for (unsigned int i = 0; i < N; i++) {
 		struct iova_hit h;
