@@ -117,6 +117,35 @@ static int open_group(struct kvfio_handle *h, const struct kvfio_target *t,
 	return 0;
 }
 
+/*
+ * A second open of a device the process has open shares its fd, but the
+ * kernel's VF token rules apply to it as to a second VFIO_GROUP_GET_DEVICE_FD
+ * (vfio_pci_core_match() judges every one): the group path asks the kernel
+ * again with a throwaway device fd. A cdev is bound once and the kernel
+ * judges the token only then, so a shared cdev takes only the token it was
+ * bound with.
+ */
+static int share(struct kvfio_handle *h, const struct kvfio_target *t, const uint8_t *tok,
+		 const char *vf_token)
+{
+	int fd;
+
+	if (h->cdev) {
+		if (tok ? h->has_token && !memcmp(tok, h->vf_token, 16) : !h->has_token)
+			return 0;
+		uvfio_log(UVFIO_LOG_ERR, h->name, "already open in this process through %s, bound "
+			  "with %s: the kernel judges a VF token only when a cdev is bound, so a "
+			  "different one (or none) is refused", t->cdev_path,
+			  h->has_token ? "another VF token" : "no VF token");
+		return -EACCES;
+	}
+	fd = kvfio_group_device_fd(h->group, t->device, vf_token);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
 int kvfio_handle_open(const char *location, const char *vf_token,
 		      struct kvfio_handle **out)
 {
@@ -145,6 +174,9 @@ int kvfio_handle_open(const char *location, const char *vf_token,
 		goto out;
 	for (h = handles; h; h = h->next) {
 		if (!strcmp(h->key, key)) {
+			ret = share(h, &t, vf_token ? tok : NULL, vf_token);
+			if (ret)
+				goto out;
 			h->refs++;
 			*out = h;
 			goto out;
@@ -162,6 +194,9 @@ int kvfio_handle_open(const char *location, const char *vf_token,
 		free(h);
 		goto out;
 	}
+	h->has_token = vf_token != NULL;
+	if (vf_token)
+		memcpy(h->vf_token, tok, sizeof(tok));
 	uvfio_log(UVFIO_LOG_INFO, h->name, "opened via %s", t.cdev ? t.cdev_path : t.group_path);
 	h->refs = 1;
 	h->next = handles;

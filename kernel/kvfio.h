@@ -227,6 +227,8 @@ struct kvfio_handle {
 	bool cdev;
 	struct kvfio_group *group;	/* !cdev */
 	struct kvfio_iommufd *iommufd;	/* cdev */
+	bool has_token;			/* opened (cdev: bound) with vf_token */
+	uint8_t vf_token[16];
 	unsigned int refs;
 	struct kvfio_handle *next;
 };
