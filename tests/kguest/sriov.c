@@ -511,6 +511,36 @@ static void disable_while_open(const char *pf, const struct vf *vf, struct uvfio
 	      gone ? "removed" : "STILL THERE");
 }
 
+/*
+ * A PF freshly bound to vfio-pci (vfio_pci_vf_init: a random token) whose
+ * user never set a token, and has no user: its VF still needs a token
+ * (the vfio-user server would let such a VF open without one).
+ */
+static void fresh_pf(const char *pf)
+{
+	char drv[64], vf[32] = "", loc[64];
+	int ret;
+
+	ret = sys_write(pf, SYS "/%s/driver/unbind", pf);
+	if (!ret)
+		ret = bind_vfio(pf, drv, sizeof(drv));
+	if (!ret)
+		ret = sys_write("1", SYS "/%s/sriov_numvfs", pf);
+	if (!ret && !link_base(pf, "virtfn0", vf, sizeof(vf))[0])
+		ret = -ENODEV;
+	if (ret) {
+		check("vf-fresh-pf-no-token", 0, "rebinding PF %s to vfio-pci and enabling a VF: %s",
+		      pf, err(ret));
+		return;
+	}
+	snprintf(loc, sizeof(loc), "pci:%s", vf);
+	refused("vf-fresh-pf-no-token", loc, NULL, -EACCES, "requires a VF token");
+	refused("vf-fresh-pf-old-token", loc, TOKEN_C, -EACCES, "refused the VF token");
+	ret = sys_write("0", SYS "/%s/sriov_numvfs", pf);
+	if (ret)
+		printf("NOTE echo 0 > %s/sriov_numvfs: %s\n", pf, err(ret));
+}
+
 /* The cdev path (VFIO_DEVICE_BIND_IOMMUFD with the token, Linux 6.17+). */
 static void cdev_checks(const struct vf *vf, const char *token)
 {
@@ -634,6 +664,9 @@ int main(int argc, char **argv)
 		uvfio_client_close(vfc);
 	if (pfc)
 		uvfio_client_close(pfc);
+	/* Last: with no user and no VF left, the PF can be rebound. */
+	if (!vfc)
+		fresh_pf(pf);
 	printf("kguest-sriov: %d failed\n", failures);
 	return failures ? 1 : 0;
 }

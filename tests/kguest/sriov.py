@@ -43,7 +43,7 @@ EXPECTED = [
     "token-set-while-vf-open", "vf-old-token", "vf-new-token",
     "vf-no-token-pf-closed", "vf-token-outlives-pf-user", "pf-open-vfs-in-use",
     "vfs-disable-while-open", "plain-token-refused", "plain-no-token",
-    "plain-token-feature", "kguest-sriov",
+    "plain-token-feature", "vf-fresh-pf-no-token", "vf-fresh-pf-old-token", "kguest-sriov",
 ]
 CDEV = ["cdev-vf-no-token", "cdev-vf-wrong-token", "cdev-vf-right-token"]
 
