@@ -36,7 +36,9 @@ struct uvfio_client_opts {
 	 * (docs/protocol-extensions.md); a refusal fails the open with the
 	 * server's errno (EACCES, as the kernel). Kernel VFIO: passed as
 	 * "BDF vf_token=UUID" to VFIO_GROUP_GET_DEVICE_FD, or in the iommufd
-	 * cdev's BIND_IOMMUFD token. A malformed UUID: -EINVAL.
+	 * cdev's BIND_IOMMUFD token. A malformed UUID: -EINVAL. The kernel
+	 * refuses a missing or wrong token with -EACCES and a token for a
+	 * device that takes none with -EINVAL; the error line says which.
 	 */
 	const char *vf_token;
 };
