@@ -295,7 +295,7 @@ static int setup(struct uvfio_device *dev, struct testdev *t)
 						VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_MASKABLE);
 	if (!ret)
 		ret = uvfio_device_add_feature(dev, &td_feat);
-	for (uint32_t v = 0; !ret && v < TESTDEV_NUM_VECTORS; v++) {
+	for (uint32_t v = 0; !ret && v < TESTDEV_DOORBELL_VECTORS; v++) {
 		struct uvfio_ioeventfd ev = {
 			.index = 0, .offset = TESTDEV_REG_IRQ, .size = 8,
 			.flags = UVFIO_IOEVENTFD_DATAMATCH, .datamatch = v,

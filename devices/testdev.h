@@ -4,8 +4,10 @@
  * command. Its layout is part of the test contract:
  *
  *   region 0  "regs"  256 B, READ|WRITE: the register file below; the IRQ
- *                     register is a doorbell (GET_REGION_IO_FDS lists 4
- *                     ioeventfds: 8-byte writes of 0, 1, 2, 3 at 0x10)
+ *                     register is a doorbell for vectors 0-2: GET_REGION_IO_FDS
+ *                     lists 3 ioeventfds, 8-byte writes of 0, 1, 2 at 0x10.
+ *                     Vector 3 deliberately has none: a write of 3 goes the
+ *                     message path, so a test can tell the two apart.
  *   region 1  "mem"   8 KiB, READ|WRITE|MMAP, memfd-backed; sparse area =
  *                     the second page only
  *   region 2  "whole" 4 KiB, READ|WRITE|MMAP, same memfd at 8 KiB; no areas
@@ -29,6 +31,7 @@
 #define TESTDEV_WHOLE_SIZE 4096u
 #define TESTDEV_NUM_REGIONS 3u
 #define TESTDEV_NUM_VECTORS 4u
+#define TESTDEV_DOORBELL_VECTORS 3u /* vectors 0..2 have a doorbell */
 
 /* Registers (little-endian u64 unless noted). */
 #define TESTDEV_REG_ID	       0x00 /* RO: TESTDEV_ID */
