@@ -397,19 +397,20 @@ static int set_trigger(struct uvfio_pci_device *p, const struct vfio_irq_set *hd
 	/* Loopback (NONE/BOOL) only tests an enabled index. */
 	if (dtype != VFIO_IRQ_SET_DATA_EVENTFD && !active)
 		return -EINVAL;
-	/* NORESIZE: the vectors enabled first are all there is until disable. */
+	/* MSI is NORESIZE: the vectors enabled first are all there is until
+	 * disable. MSI-X grows (dynamic allocation, see setup_irqs). */
 	if (dtype == VFIO_IRQ_SET_DATA_EVENTFD && active &&
-	    index != VFIO_PCI_INTX_IRQ_INDEX && hdr->start + hdr->count > p->irq_nvec)
+	    index == VFIO_PCI_MSI_IRQ_INDEX && hdr->start + hdr->count > p->irq_nvec)
 		return -EINVAL;
 
 	ret = uvfio_irq_set_default(p->dev, hdr, data);
 	if (!ret && index == VFIO_PCI_MSIX_IRQ_INDEX &&
 	    dtype == VFIO_IRQ_SET_DATA_EVENTFD)
 		msix_sync_masks(p, hdr->start, hdr->count);
-	if (!ret && !active) {
+	if (!ret && !active)
 		__atomic_store_n(&p->irq_mode, (int)index, __ATOMIC_RELAXED);
+	if (!ret && (!active || hdr->start + hdr->count > p->irq_nvec))
 		p->irq_nvec = hdr->start + hdr->count;
-	}
 	/*
 	 * A line already up reaches the new trigger, also when the mode was
 	 * already INTx (a migrated-in function keeps its mode, the client's
