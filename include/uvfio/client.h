@@ -87,7 +87,9 @@ ssize_t uvfio_client_write(struct uvfio_client *c, uint32_t index, uint64_t pos,
  * read sent later; learn that it arrived from the device (an interrupt, a
  * register it changes). Writes that match no doorbell, and every write
  * with opts.no_ioeventfds, go as REGION_WRITE with No_reply as above.
- * uvfio_client_write() never takes this path.
+ * uvfio_client_write() never takes this path. (A server that rejects
+ * GET_REGION_IO_FDS without reading its payload -- rust-vmm's -- loses
+ * the stream: use opts.no_ioeventfds there.)
  */
 ssize_t uvfio_client_write_posted(struct uvfio_client *c, uint32_t index, uint64_t pos,
 				  const void *buf, size_t count);
