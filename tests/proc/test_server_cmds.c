@@ -424,11 +424,7 @@ static void test_region_io_fds(void **state)
 
 	/* A new connection: new eventfds; the old ones ring nothing. */
 	close(fd);
-	for (int i = 0; i < 200 && raw_fd_count(s.pid) != base; i++)
-		usleep(10000);
-	assert_int_equal(raw_fd_count(s.pid), base); /* every doorbell fd closed */
-	fd = raw_connect(&s);
-	do_version(fd);
+	fd = raw_connect_versioned(&s, base); /* every doorbell fd closed first */
 	assert_int_equal(xact(fd, VFIO_USER_DEVICE_SET_IRQS, &is, sizeof(is), efd,
 			      TESTDEV_NUM_VECTORS), 0);
 	v = irq_reg(fd);
