@@ -403,6 +403,14 @@ static void test_region_io_fds(void **state)
 	assert_int_equal(write(old, &one, 8), 8);
 	assert_true(efd_fired(efd[1], 2000));
 	assert_int_equal(TESTDEV_IRQ_BY_DOORBELL(irq_reg(fd)), TESTDEV_IRQ_BY_DOORBELL(v) + 2);
+	/* a client may add any count: one delivery, the device told the count */
+	v = irq_reg(fd);
+	one = 0xfffffffffffffffeull; /* the most an eventfd takes */
+	assert_int_equal(write(bell[0], &one, 8), 8);
+	one = 1;
+	assert_true(efd_fired(efd[0], 2000));
+	assert_int_equal(TESTDEV_IRQ_BY_DOORBELL(irq_reg(fd)),
+			 (uint32_t)(TESTDEV_IRQ_BY_DOORBELL(v) + 0xfffffffeu));
 	/* a REGION_WRITE of the same register still works, as a write */
 	v = 0;
 	assert_int_equal(region_write(fd, 0, TESTDEV_REG_IRQ, &v, 8, 0), 0);
