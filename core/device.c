@@ -106,6 +106,7 @@ static void device_free(struct uvfio_device *dev)
 	uvfio_device_set_dma(dev, NULL);
 	uvfio_irq_free_all(dev);
 	uvfio_feature_free_all(dev);
+	uvfio_ioeventfd_free_all(dev);
 	uvfio_region_free_all(dev);
 	pthread_rwlock_destroy(&dev->dma_lock);
 	pthread_mutex_destroy(&dev->mig_lock);

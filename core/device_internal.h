@@ -8,7 +8,7 @@
  * handler may trigger an IRQ or do DMA):
  *   ref_lock   refcount, registration state; ref_cond signals refcount 0
  *   open_lock  open_count; held across ops->open_device/close_device
- *   cfg_lock   flags, region table, feature table
+ *   cfg_lock   flags, region table, feature table, ioeventfds
  *   irq_lock   IRQ tables and their eventfds (devices trigger from workers)
  *   mig_lock   migration state; held across the migration hooks
  *   dma_lock   the DMA space pointer; read-held across a device DMA access
@@ -64,6 +64,8 @@ struct uvfio_device {
 	struct uvfio_region *regions;
 	struct uvfio_feature *features;
 	size_t nr_features;
+	struct uvfio_ioeventfd *ioefds; /* append-only, in the order added */
+	uint32_t nr_ioefds;
 
 	pthread_mutex_t irq_lock;
 	uint32_t num_irqs;
@@ -86,6 +88,7 @@ void uvfio_device_set_request_interval_ms(struct uvfio_device *dev,
 void uvfio_region_free_all(struct uvfio_device *dev);
 void uvfio_irq_free_all(struct uvfio_device *dev);
 void uvfio_feature_free_all(struct uvfio_device *dev);
+void uvfio_ioeventfd_free_all(struct uvfio_device *dev);
 
 /* Core-owned feature indexes (migration); feature.c dispatches to them. */
 bool uvfio_mig_feature_index(uint16_t index);

@@ -95,6 +95,26 @@ static uint64_t run_dma(struct uvfio_device *dev, uint64_t cmd, uint64_t src,
 	return ret < 0 ? (uint64_t)-ret : 0;
 }
 
+/* The IRQ register's read value: rings by write (low half), by doorbell (high). */
+static void count_ring(struct testdev *t, unsigned int half, uint64_t n)
+{
+	uint32_t c;
+
+	pthread_mutex_lock(&t->lock);
+	memcpy(&c, t->regs + TESTDEV_REG_IRQ + 4 * half, 4);
+	c += (uint32_t)n;
+	memcpy(t->regs + TESTDEV_REG_IRQ + 4 * half, &c, 4);
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* A doorbell of the IRQ register: the value is its datamatch. */
+static void td_irq_doorbell(struct uvfio_device *dev, const struct uvfio_ioeventfd *ev,
+			    uint64_t count)
+{
+	count_ring(td(dev), 1, count);
+	uvfio_irq_trigger(dev, 0, (uint32_t)ev->datamatch);
+}
+
 static ssize_t td_write(struct uvfio_device *dev, uint32_t index, uint64_t pos,
 			const void *buf, size_t count)
 {
@@ -126,6 +146,7 @@ static ssize_t td_write(struct uvfio_device *dev, uint32_t index, uint64_t pos,
 
 		if (v >= TESTDEV_NUM_VECTORS)
 			return -EINVAL;
+		count_ring(t, 0, 1);
 		ret = uvfio_irq_trigger(dev, 0, (uint32_t)v);
 		return ret < 0 ? ret : (ssize_t)count;
 	}
@@ -274,6 +295,15 @@ static int setup(struct uvfio_device *dev, struct testdev *t)
 						VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_MASKABLE);
 	if (!ret)
 		ret = uvfio_device_add_feature(dev, &td_feat);
+	for (uint32_t v = 0; !ret && v < TESTDEV_DOORBELL_VECTORS; v++) {
+		struct uvfio_ioeventfd ev = {
+			.index = 0, .offset = TESTDEV_REG_IRQ, .size = 8,
+			.flags = UVFIO_IOEVENTFD_DATAMATCH, .datamatch = v,
+			.notify = td_irq_doorbell,
+		};
+
+		ret = uvfio_device_add_ioeventfd(dev, &ev);
+	}
 	return ret;
 }
 

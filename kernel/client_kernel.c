@@ -8,7 +8,7 @@
  * Mappable regions: the kernel maps a region through the device fd at the
  * region's reported offset, which is exactly what the generic client does
  * with a region fd (mmap(fd, region.offset + pos)). Each mappable region is
- * given its own dup() of the device fd because the generic code owns and
+ * given its own (close-on-exec) dup of the device fd because the generic code owns and
  * closes region fds.
  *
  * DMA: the IOMMU address space is the process's (container or IOAS), shared
@@ -16,6 +16,7 @@
  * and close remove its own mappings and nobody else's.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,7 +163,10 @@ static int k_region(struct uvfio_client *c, uint32_t index, struct uvfio_region 
 		return ret;
 	k->regions[index] = (struct kregion){ true, out->flags, out->offset, out->size };
 	if (out->flags & VFIO_REGION_INFO_FLAG_MMAP) {
-		out->mmap_fd = dup(k->h->fd);
+		/* Close-on-exec like the device fd: a process this one
+		 * spawns must not keep the device open (a VF's removal waits
+		 * for its last fd). */
+		out->mmap_fd = fcntl(k->h->fd, F_DUPFD_CLOEXEC, 0);
 		if (out->mmap_fd < 0)
 			return -errno;
 	}

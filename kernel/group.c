@@ -147,9 +147,14 @@ int kvfio_group_device_fd(struct kvfio_group *g, const char *device,
 
 	if (fd < 0) {
 		int ret = -errno;
+		char why[512];
 
-		uvfio_log(UVFIO_LOG_ERR, device, "VFIO_GROUP_GET_DEVICE_FD (group %s): %s",
-			  g->name, strerror(-ret));
+		if (kvfio_vf_token_refusal(device, ret, vf_token != NULL, why, sizeof(why)))
+			uvfio_log(UVFIO_LOG_ERR, device, "VFIO_GROUP_GET_DEVICE_FD (group %s): %s: %s",
+				  g->name, strerror(-ret), why);
+		else
+			uvfio_log(UVFIO_LOG_ERR, device, "VFIO_GROUP_GET_DEVICE_FD (group %s): %s",
+				  g->name, strerror(-ret));
 		return ret;
 	}
 	return fd;

@@ -33,14 +33,27 @@ static int key_of(const struct kvfio_target *t, char *key, size_t len)
 	return kvfio_path(key, len, "%s:%s", t->group_path, t->device);
 }
 
-static int open_cdev(struct kvfio_handle *h, const struct kvfio_target *t,
-		     const char *vf_token)
+/* The device behind a cdev node: /sys/class/vfio-dev/vfioX/device. */
+static void cdev_device(const struct kvfio_target *t, char *out, size_t len)
 {
-	uint8_t tok[16];
-	int ret;
+	const char *node = strrchr(t->cdev_path, '/');
+	char path[512];
 
-	if (vf_token && uvfio_mdev_uuid_parse(vf_token, tok))
-		return -EINVAL;
+	out[0] = 0;
+	if (t->device[0]) {
+		snprintf(out, len, "%s", t->device);
+		return;
+	}
+	if (node && !kvfio_path(path, sizeof(path), "%s/class/vfio-dev/%s/device",
+				kvfio_sysfs_root(), node + 1))
+		kvfio_readlink_base(path, out, len);
+}
+
+static int open_cdev(struct kvfio_handle *h, const struct kvfio_target *t,
+		     const uint8_t *tok)
+{
+	char dev[KVFIO_NAME_MAX], msg[1024];
+	int ret;
 
 	h->fd = open(t->cdev_path, O_RDWR | O_CLOEXEC);
 	if (h->fd < 0) {
@@ -51,13 +64,19 @@ static int open_cdev(struct kvfio_handle *h, const struct kvfio_target *t,
 	ret = kvfio_iommufd_get(&h->iommufd);
 	if (ret)
 		goto err_close;
-	ret = kvfio_iommufd_bind(h->iommufd, h->fd, vf_token ? tok : NULL, h->name);
+	ret = kvfio_iommufd_bind(h->iommufd, h->fd, tok, h->name);
 	if (ret) {
+		/* vfio-pci's VF token rules (BIND_IOMMUFD, Linux 6.17+). */
+		cdev_device(t, dev, sizeof(dev));
+		if (dev[0] && kvfio_vf_token_refusal(dev, ret, tok != NULL, msg, sizeof(msg)))
+			uvfio_log(UVFIO_LOG_ERR, h->name, "%s", msg);
+		else if (ret == -EINVAL && tok)
+			uvfio_log(UVFIO_LOG_ERR, h->name, "the kernel refused the VF token: before "
+				  "Linux 6.17 VFIO_DEVICE_BIND_IOMMUFD takes none; open the device "
+				  "through its group (?iommu=group)");
 		/* iommufd refuses to own DMA of a group that a host driver
 		 * shares: name that device, as the group path does. */
-		char msg[1024];
-
-		if (t->group[0] && strncmp(t->group, "noiommu-", 8) &&
+		else if (t->group[0] && strncmp(t->group, "noiommu-", 8) &&
 		    kvfio_group_viability(t->group, msg, sizeof(msg)) > 0) {
 			uvfio_log(UVFIO_LOG_ERR, h->name, "%s", msg);
 			ret = -EBUSY; /* as the group path reports it */
@@ -83,11 +102,7 @@ err_close:
 static int open_group(struct kvfio_handle *h, const struct kvfio_target *t,
 		      const char *vf_token)
 {
-	uint8_t tok[16];
 	int ret;
-
-	if (vf_token && uvfio_mdev_uuid_parse(vf_token, tok))
-		return -EINVAL;
 
 	ret = kvfio_group_get(t, &h->group);
 	if (ret)
@@ -102,6 +117,35 @@ static int open_group(struct kvfio_handle *h, const struct kvfio_target *t,
 	return 0;
 }
 
+/*
+ * A second open of a device the process has open shares its fd, but the
+ * kernel's VF token rules apply to it as to a second VFIO_GROUP_GET_DEVICE_FD
+ * (vfio_pci_core_match() judges every one): the group path asks the kernel
+ * again with a throwaway device fd. A cdev is bound once and the kernel
+ * judges the token only then, so a shared cdev takes only the token it was
+ * bound with.
+ */
+static int share(struct kvfio_handle *h, const struct kvfio_target *t, const uint8_t *tok,
+		 const char *vf_token)
+{
+	int fd;
+
+	if (h->cdev) {
+		if (tok ? h->has_token && !memcmp(tok, h->vf_token, 16) : !h->has_token)
+			return 0;
+		uvfio_log(UVFIO_LOG_ERR, h->name, "already open in this process through %s, bound "
+			  "with %s: the kernel judges a VF token only when a cdev is bound, so a "
+			  "different one (or none) is refused", t->cdev_path,
+			  h->has_token ? "another VF token" : "no VF token");
+		return -EACCES;
+	}
+	fd = kvfio_group_device_fd(h->group, t->device, vf_token);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
 int kvfio_handle_open(const char *location, const char *vf_token,
 		      struct kvfio_handle **out)
 {
@@ -109,12 +153,18 @@ int kvfio_handle_open(const char *location, const char *vf_token,
 	struct kvfio_target t;
 	struct kvfio_handle *h;
 	char key[sizeof(h->key)];
+	uint8_t tok[16];
 	int ret;
 
 	*out = NULL;
 	ret = kvfio_location_parse(location, &loc);
 	if (ret)
 		return ret;
+	if (vf_token && uvfio_mdev_uuid_parse(vf_token, tok)) {
+		uvfio_log(UVFIO_LOG_ERR, location, "vf_token \"%.40s\" is not a UUID (want "
+			  "8-4-4-4-12 hex digits)", vf_token);
+		return -EINVAL;
+	}
 	pthread_mutex_lock(&registry_lock);
 	ret = kvfio_resolve(&loc, &t);
 	if (ret)
@@ -124,6 +174,9 @@ int kvfio_handle_open(const char *location, const char *vf_token,
 		goto out;
 	for (h = handles; h; h = h->next) {
 		if (!strcmp(h->key, key)) {
+			ret = share(h, &t, vf_token ? tok : NULL, vf_token);
+			if (ret)
+				goto out;
 			h->refs++;
 			*out = h;
 			goto out;
@@ -136,11 +189,14 @@ int kvfio_handle_open(const char *location, const char *vf_token,
 	h->fd = -1;
 	strcpy(h->key, key);
 	snprintf(h->name, sizeof(h->name), "%s", location);
-	ret = t.cdev ? open_cdev(h, &t, vf_token) : open_group(h, &t, vf_token);
+	ret = t.cdev ? open_cdev(h, &t, vf_token ? tok : NULL) : open_group(h, &t, vf_token);
 	if (ret) {
 		free(h);
 		goto out;
 	}
+	h->has_token = vf_token != NULL;
+	if (vf_token)
+		memcpy(h->vf_token, tok, sizeof(tok));
 	uvfio_log(UVFIO_LOG_INFO, h->name, "opened via %s", t.cdev ? t.cdev_path : t.group_path);
 	h->refs = 1;
 	h->next = handles;

@@ -12,6 +12,7 @@
  *   device.c     the device-fd verbs (info, regions, irqs, reset, feature)
  *   client_kernel.c  the client backend vtable over the above
  *   bind.c       driver_override bind/unbind helpers (uvfio bind)
+ *   vf_token.c   why the kernel refused a VF token, from sysfs
  * Functions return 0 (or a count) or a negative errno; errors are logged
  * naming the device, so callers need not repeat the reason.
  */
@@ -101,6 +102,16 @@ bool kvfio_driver_is_vfio_safe(const char *drv);
  * offending devices (0: none found) or -errno.
  */
 int kvfio_group_viability(const char *group_nr, char *msg, size_t len);
+
+/* ---- vf_token.c --------------------------------------------------------- */
+
+/*
+ * The kernel refused to open PCI device `device` with `err` (-EACCES, or
+ * -EINVAL when a token was given): if vfio-pci's VF token rules explain it,
+ * writes why and what to do to msg ("the kernel refused the VF token: ...",
+ * "the kernel requires a VF token to open VF ...") and returns 1, else 0.
+ */
+int kvfio_vf_token_refusal(const char *device, int err, bool token, char *msg, size_t len);
 
 /* ---- pci_status.c ------------------------------------------------------- */
 
@@ -216,6 +227,8 @@ struct kvfio_handle {
 	bool cdev;
 	struct kvfio_group *group;	/* !cdev */
 	struct kvfio_iommufd *iommufd;	/* cdev */
+	bool has_token;			/* opened (cdev: bound) with vf_token */
+	uint8_t vf_token[16];
 	unsigned int refs;
 	struct kvfio_handle *next;
 };

@@ -231,6 +231,16 @@ ssize_t uvfio_client_write_posted(struct uvfio_client *c, uint32_t index, uint64
 	return LOCKED(c, c->be->write_posted(c, index, pos, buf, count));
 }
 
+int uvfio_client_ioeventfds(struct uvfio_client *c, uint32_t index,
+			    struct uvfio_client_ioeventfd *out, size_t cap)
+{
+	if (index >= c->info.num_regions || (!out && cap))
+		return -EINVAL;
+	if (!c->be->ioeventfds)
+		return 0; /* kernel VFIO: the write goes through the device fd */
+	return LOCKED(c, c->be->ioeventfds(c, index, out, cap));
+}
+
 /* [pos, pos+len) inside one mmap area of r (the whole region if none). */
 static bool in_area(const struct uvfio_region *r, uint64_t pos, uint64_t len)
 {

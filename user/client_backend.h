@@ -35,6 +35,9 @@ struct uvfio_client_backend {
 			void *buf, size_t count);
 	ssize_t (*write)(struct uvfio_client *c, uint32_t index, uint64_t pos,
 			 const void *buf, size_t count);
+	/* The doorbells of a region (see uvfio_client_ioeventfds); NULL: none. */
+	int (*ioeventfds)(struct uvfio_client *c, uint32_t index,
+			  struct uvfio_client_ioeventfd *out, size_t cap);
 	/* No answer awaited; NULL: the backend's write is already posted. */
 	ssize_t (*write_posted)(struct uvfio_client *c, uint32_t index, uint64_t pos,
 				const void *buf, size_t count);

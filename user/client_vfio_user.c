@@ -133,6 +133,7 @@ static void vu_close(struct uvfio_client *c)
 	if (!vc)
 		return;
 	uvfio_client_windows_fini(&vc->wins);
+	vu_iofds_fini(vc);
 	uvfio_tp_fini(&vc->tp);
 	if (vc->sock >= 0)
 		close(vc->sock);
@@ -151,6 +152,7 @@ static int vu_open(struct uvfio_client *c, const char *path,
 	c->be_priv = vc;
 	vc->who = c->location;
 	vc->sock = -1;
+	vc->no_iofds = opts->no_ioeventfds;
 	/* Until the server says otherwise: the protocol's defaults. */
 	vu_caps_defaults(&vc->peer);
 	vc->max_msg = VFIO_USER_MAX_MSG_SIZE(VU_CLIENT_MAX_XFER);
@@ -458,6 +460,8 @@ static ssize_t vu_write(struct uvfio_client *c, uint32_t index, uint64_t pos,
  * REGION_WRITE with No_reply: one sendmsg per message (header, request and
  * the caller's bytes gathered), no wait. The server handles messages in
  * order and batches its reads, so a run of posted writes costs a send each.
+ * A write that matches one of the device's doorbells writes its eventfd
+ * instead (client_iofd.c).
  */
 static ssize_t vu_write_posted(struct uvfio_client *c, uint32_t index, uint64_t pos,
 			       const void *buf, size_t count)
@@ -465,8 +469,14 @@ static ssize_t vu_write_posted(struct uvfio_client *c, uint32_t index, uint64_t 
 	struct vu_client *vc = vu(c);
 	size_t done = 0;
 
+	int rung;
+
 	if (vc->dead)
 		return vc->dead;
+	/* The fast path: a doorbell's eventfd instead of a message. */
+	rung = vu_iofds_ring(c, index, pos, buf, count);
+	if (rung)
+		return rung < 0 ? rung : (ssize_t)count;
 	while (done < count) {
 		uint32_t n = count - done < vc->xfer ? (uint32_t)(count - done) : vc->xfer;
 		struct vfio_user_region_access req = { .region = index, .count = n };
@@ -670,6 +680,7 @@ const struct uvfio_client_backend uvfio_client_vfio_user = {
 	.read = vu_read,
 	.write = vu_write,
 	.write_posted = vu_write_posted,
+	.ioeventfds = vu_iofds_list,
 	.irq_info = vu_irq_info,
 	.set_irqs = vu_set_irqs,
 	.dma_map = vu_dma_map,

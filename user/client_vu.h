@@ -30,6 +30,9 @@ struct vu_client {
 	uint32_t max_fds; /* fds the server takes in one message */
 	uint32_t max_msg; /* largest message we accept */
 	struct uvfio_client_windows wins;
+	bool no_iofds;		     /* opts.no_ioeventfds */
+	uint32_t iofd_nregions;	     /* entries of iofd, sized at first use */
+	struct vu_iofd_region **iofd; /* doorbells per region (client_iofd.c) */
 };
 
 /* Where a reply's payload goes: the first bytes into `fixed`, the rest
@@ -68,5 +71,17 @@ int vu_call_simple(struct vu_client *vc, uint16_t cmd, const void *req,
  * message to start. Returns how many were served, or the link's death.
  */
 int vu_serve_pending(struct vu_client *vc, bool socket_too);
+
+/*
+ * client_iofd.c: the device's doorbells. vu_iofds_ring() rings the doorbell
+ * a posted write matches: 1 if it did, 0 if the write is no doorbell's (or
+ * doorbells are off), or the error that killed the connection while asking
+ * for them.
+ */
+int vu_iofds_list(struct uvfio_client *c, uint32_t index,
+		  struct uvfio_client_ioeventfd *out, size_t cap);
+int vu_iofds_ring(struct uvfio_client *c, uint32_t index, uint64_t pos,
+		  const void *buf, size_t count);
+void vu_iofds_fini(struct vu_client *vc);
 
 #endif

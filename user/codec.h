@@ -169,10 +169,19 @@ int vu_region_io_fds_req_parse(const void *p, size_t len,
 			       struct vfio_user_region_io_fds *out);
 ssize_t vu_region_io_fds_req_encode(void *buf, size_t cap, uint32_t index,
 				    uint32_t argsz);
-/* *ents is NULL when the reply is short (argsz asks for a retry). */
+/*
+ * The reply. Entries are the spec's 40 bytes, or libvfio-user's 48 (its
+ * shadow fields inserted, datamatch at +40; interop hazard 7): the stride
+ * is (argsz - 16) / count, and any other stride is -EINVAL. *ents is NULL
+ * and *stride 0 when no entries came (count 0, or argsz larger than the
+ * reply: offer that much and ask again).
+ */
 int vu_region_io_fds_rep_parse(const void *p, size_t len,
 			       struct vfio_user_region_io_fds *out,
-			       const void **ents);
+			       const void **ents, size_t *stride);
+/* Entry i (< count) of a parsed reply, in the spec's struct whatever the layout. */
+void vu_region_io_fds_entry(const void *ents, size_t stride, uint32_t i,
+			    struct vfio_user_sub_region_ioeventfd *out);
 /* Entries are included only if they fit `argsz_offered`; argsz says what is needed. */
 ssize_t vu_region_io_fds_rep_encode(void *buf, size_t cap, uint32_t index,
 				    uint32_t argsz_offered,

@@ -179,18 +179,42 @@ ssize_t vu_region_io_fds_req_encode(void *buf, size_t cap, uint32_t index,
 	return quad_encode(buf, cap, argsz, 0, index, 0);
 }
 
+#define IOFD_ENT_LVFU 48u /* libvfio-user: + shadow_mem_fd_index u32, shadow_offset u64 */
+
 int vu_region_io_fds_rep_parse(const void *p, size_t len,
 			       struct vfio_user_region_io_fds *out,
-			       const void **ents)
+			       const void **ents, size_t *stride)
 {
 	int ret = quad_parse(p, len, out);
+	uint64_t body;
 
 	*ents = NULL;
+	*stride = 0;
 	if (ret)
 		return ret;
-	if (out->count && vu_fits(len, 16, (uint64_t)out->count * IOFD_ENT))
-		*ents = (const uint8_t *)p + 16;
+	if (out->flags)
+		return -EINVAL;
+	if (!out->count || out->argsz > len)
+		return 0; /* nothing, or a retry with argsz */
+	body = out->argsz - 16u;
+	if (body % out->count)
+		return -EINVAL;
+	body /= out->count;
+	if (body != IOFD_ENT && body != IOFD_ENT_LVFU)
+		return -EINVAL;
+	*ents = (const uint8_t *)p + 16;
+	*stride = (size_t)body;
 	return 0;
+}
+
+void vu_region_io_fds_entry(const void *ents, size_t stride, uint32_t i,
+			    struct vfio_user_sub_region_ioeventfd *out)
+{
+	const uint8_t *e = (const uint8_t *)ents + (size_t)i * stride;
+
+	memcpy(out, e, 28); /* offset, size, fd_index, type, flags */
+	out->padding = 0;
+	memcpy(&out->datamatch, e + stride - 8, 8); /* last in both layouts */
 }
 
 ssize_t vu_region_io_fds_rep_encode(void *buf, size_t cap, uint32_t index,

@@ -193,6 +193,10 @@ struct vfio_user_region_io_fds {
 
 #define VFIO_USER_IO_FD_TYPE_IOEVENTFD	 0
 #define VFIO_USER_IO_FD_TYPE_IOREGIONFD	 1
+#define VFIO_USER_IO_FD_TYPE_SHADOW	 2 /* libvfio-user's shadow ioeventfd */
+/* An ioeventfd entry's flags are KVM's KVM_IOEVENTFD_FLAG_*. */
+#define VFIO_USER_IOEVENTFD_DATAMATCH	 (1u << 0) /* KVM_IOEVENTFD_FLAG_DATAMATCH */
+#define VFIO_USER_IOEVENTFD_PIO		 (1u << 1) /* KVM_IOEVENTFD_FLAG_PIO */
 
 /* The spec's 40-byte entry (libvfio-user uses a 48-byte variant: §4.7). */
 struct vfio_user_sub_region_ioeventfd {

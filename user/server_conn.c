@@ -93,6 +93,7 @@ static void conn_detach(struct vu_conn *c)
 
 	if (!c->versioned)
 		return;
+	vu_iofds_release(c); /* no doorbell reaches the device after this */
 	uvfio_device_set_dma(dev, NULL);
 	uvfio_dma_destroy(c->dma); /* closes the window fds */
 	c->dma = NULL;
@@ -341,8 +342,11 @@ void vu_conn_handle(struct vu_conn *c, struct vu_msg *m)
 	}
 	vu_hdr_encode(c->rbuf, h->msg_id, h->cmd, (uint32_t)r.len,
 		      VFIO_USER_F_TYPE_REPLY, 0);
-	vu_conn_send(c, c->rbuf, r.buf, r.len, r.fd >= 0 ? &r.fd : NULL,
-		     r.fd >= 0 ? 1 : 0);
+	if (r.nfds)
+		vu_conn_send(c, c->rbuf, r.buf, r.len, r.fds, r.nfds);
+	else
+		vu_conn_send(c, c->rbuf, r.buf, r.len, r.fd >= 0 ? &r.fd : NULL,
+			     r.fd >= 0 ? 1 : 0);
 out:
 	vu_msg_free(m);
 }

@@ -301,22 +301,64 @@ static int h_region_info(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 	return 0;
 }
 
+/*
+ * The doorbells of a region, each with its eventfd (the spec's 40-byte
+ * entries, type ioeventfd, KVM's flags; fd_index i for entry i). An argsz
+ * too small for the entries gets the fixed part with the argsz needed and
+ * the count, and no fds, as the other info commands. A client that takes
+ * fewer fds per message than the region has doorbells gets none (count
+ * 0): its writes then go as messages, which is always correct.
+ */
 static int h_region_io_fds(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 {
+	struct uvfio_ioeventfd ev[UVFIO_MAX_IOEVENTFDS_PER_REGION];
+	struct vfio_user_sub_region_ioeventfd ents[UVFIO_MAX_IOEVENTFDS_PER_REGION];
 	struct vfio_user_region_io_fds req;
-	ssize_t n;
+	uint32_t n;
+	ssize_t len;
 	int ret;
 
+	_Static_assert(UVFIO_MAX_IOEVENTFDS_PER_REGION <= VU_REPLY_MAX_FDS, "reply fds");
 	ret = vu_region_io_fds_req_parse(m->payload, m->len, &req);
 	if (ret)
 		return ret;
-	if (req.index >= uvfio_device_num_regions(DEV(c)))
-		return -EINVAL;
-	/* No device names ioeventfds yet: zero entries. */
-	n = vu_region_io_fds_rep_encode(r->buf, r->cap, req.index, req.argsz, NULL, 0);
-	if (n < 0)
-		return (int)n;
-	r->len = (size_t)n;
+	if (req.count)
+		return -EINVAL; /* the spec's request has count 0 */
+	ret = uvfio_device_ioeventfds(DEV(c), req.index, ev, UVFIO_MAX_IOEVENTFDS_PER_REGION);
+	if (ret < 0)
+		return ret;
+	n = (uint32_t)ret < UVFIO_MAX_IOEVENTFDS_PER_REGION ? (uint32_t)ret
+							     : UVFIO_MAX_IOEVENTFDS_PER_REGION;
+	if (n > c->caps.max_msg_fds) {
+		if (!c->told_iofd_limit)
+			uvfio_log(UVFIO_LOG_INFO, c->name,
+				  "region %u has %u doorbells, the client takes %u fds per "
+				  "message: offering none", req.index, n, c->caps.max_msg_fds);
+		c->told_iofd_limit = true;
+		n = 0;
+	}
+	if (n && req.argsz >= 16 + n * sizeof(ents[0])) {
+		ret = vu_iofds_get(c, req.index, n, r->fds);
+		if (ret)
+			return ret;
+		for (uint32_t i = 0; i < n; i++) {
+			bool dm = ev[i].flags & UVFIO_IOEVENTFD_DATAMATCH;
+
+			ents[i] = (struct vfio_user_sub_region_ioeventfd){
+				.offset = ev[i].offset,
+				.size = ev[i].size,
+				.fd_index = i,
+				.type = VFIO_USER_IO_FD_TYPE_IOEVENTFD,
+				.flags = dm ? VFIO_USER_IOEVENTFD_DATAMATCH : 0,
+				.datamatch = dm ? ev[i].datamatch : 0,
+			};
+		}
+		r->nfds = n;
+	}
+	len = vu_region_io_fds_rep_encode(r->buf, r->cap, req.index, req.argsz, ents, n);
+	if (len < 0)
+		return (int)len;
+	r->len = (size_t)len;
 	return 0;
 }
 

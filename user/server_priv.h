@@ -6,6 +6,7 @@
  *   server_dma.c       DMA_READ/WRITE issued by the server (the DMA space's
  *                      message handler), waiting for the client's reply
  *   server_dispatch.c  one handler per command
+ *   server_iofd.c      a connection's doorbell eventfds (GET_REGION_IO_FDS)
  *
  * Single-threaded: every function runs on the thread that calls
  * uvfio_server_dispatch()/run(); only uvfio_server_stop() may come from
@@ -99,6 +100,8 @@ struct vu_conn {
 	bool closed;		   /* disconnected: no new waiter */
 	uint8_t *rbuf;	      /* reply: header + payload */
 	size_t rbuf_cap;
+	struct vu_iofd *iofds; /* doorbell eventfds handed out (server_iofd.c) */
+	bool told_iofd_limit;  /* logged: the client takes too few fds for them */
 };
 
 /* A callback registered with uvfio_server_add_fd(). */
@@ -168,12 +171,25 @@ int vu_conn_attach(struct vu_conn *c);
 /* server_dma.c: the DMA space's message handler */
 int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_write);
 
+/* server_iofd.c */
+/*
+ * The eventfds of the first n doorbells of region `index` (n <= what the
+ * device lists), into fds[]: made and polled on the first request, the
+ * same ones afterwards. Not owned by the caller.
+ */
+int vu_iofds_get(struct vu_conn *c, uint32_t index, uint32_t n, int *fds);
+/* Stop polling and close them all (the client is leaving). */
+void vu_iofds_release(struct vu_conn *c);
+
 /* server_dispatch.c */
+#define VU_REPLY_MAX_FDS 16u
 struct vu_reply {
 	uint8_t *buf; /* payload area */
 	size_t cap;
 	size_t len;
 	int fd;	      /* one fd to send with the reply, -1: none (not owned) */
+	int fds[VU_REPLY_MAX_FDS]; /* or nfds of them (not owned) */
+	unsigned int nfds;
 };
 int vu_dispatch(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
 

@@ -128,21 +128,44 @@ static bool msix_masked(const struct uvfio_pci_device *p, uint32_t v)
 		PCI_MSIX_ENTRY_CTRL_MASKBIT);
 }
 
-/* Deliver PBA bits whose vector is no longer masked. */
+/*
+ * Deliver the PBA bits of vectors [first, first+count) that are no longer
+ * masked. The PBA is walked a word at a time and empty words are skipped,
+ * so the cost follows the pending vectors, not the table size: a table
+ * write or a SET_IRQS chunk looks only at the vectors it touched.
+ */
+static void msix_deliver_range_locked(struct uvfio_pci_device *pdev, uint32_t first,
+				      uint32_t count)
+{
+	uint32_t n = pdev->info.msix.table_size, end;
+
+	if (!msix_enabled(pdev) || first >= n)
+		return;
+	end = count > n - first ? n : first + count;
+	for (uint32_t w = first / 64; w * 64 < end; w++) {
+		uint64_t bits = pdev->msix_pba[w];
+
+		/* only the vectors of [first, end) in this word */
+		if (w * 64 < first)
+			bits &= ~0ull << (first % 64);
+		if (end - w * 64 < 64)
+			bits &= (1ull << (end - w * 64)) - 1;
+		while (bits) {
+			uint32_t v = w * 64 + (uint32_t)__builtin_ctzll(bits);
+
+			bits &= bits - 1;
+			if (msix_masked(pdev, v))
+				continue;
+			pdev->msix_pba[w] &= ~(1ull << (v % 64));
+			uvfio_irq_trigger(pdev->dev, VFIO_PCI_MSIX_IRQ_INDEX, v);
+		}
+	}
+}
+
+/* Deliver PBA bits whose vector is no longer masked (function mask, enable). */
 void pci_msix_deliver_locked(struct uvfio_pci_device *pdev)
 {
-	uint32_t n = pdev->info.msix.table_size;
-
-	if (!msix_enabled(pdev))
-		return;
-	for (uint32_t v = 0; v < n; v++) {
-		uint64_t bit = 1ull << (v % 64);
-
-		if (!(pdev->msix_pba[v / 64] & bit) || msix_masked(pdev, v))
-			continue;
-		pdev->msix_pba[v / 64] &= ~bit;
-		uvfio_irq_trigger(pdev->dev, VFIO_PCI_MSIX_IRQ_INDEX, v);
-	}
+	msix_deliver_range_locked(pdev, 0, pdev->info.msix.table_size);
 }
 
 /*
@@ -177,8 +200,10 @@ bool pci_msix_table_access(struct uvfio_pci_device *pdev, int bar,
 			else
 				b[i] = pdev->msix_table[t + i];
 		}
-		if (write)
-			pci_msix_deliver_locked(pdev); /* an unmask releases PBA bits */
+		if (write) /* an unmask releases the PBA bits of the entries written */
+			msix_deliver_range_locked(pdev, (uint32_t)(t / PCI_MSIX_ENTRY_SIZE),
+						  (uint32_t)((t + size - 1) / PCI_MSIX_ENTRY_SIZE -
+							     t / PCI_MSIX_ENTRY_SIZE + 1));
 		pthread_mutex_unlock(&pdev->lock);
 		return true;
 	}
@@ -337,7 +362,7 @@ static void msix_sync_masks(struct uvfio_pci_device *p, uint32_t start,
 		else
 			*ctrl |= PCI_MSIX_ENTRY_CTRL_MASKBIT;
 	}
-	pci_msix_deliver_locked(p); /* a vector that just got its eventfd */
+	msix_deliver_range_locked(p, start, count); /* vectors that just got their eventfd */
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -397,19 +422,20 @@ static int set_trigger(struct uvfio_pci_device *p, const struct vfio_irq_set *hd
 	/* Loopback (NONE/BOOL) only tests an enabled index. */
 	if (dtype != VFIO_IRQ_SET_DATA_EVENTFD && !active)
 		return -EINVAL;
-	/* NORESIZE: the vectors enabled first are all there is until disable. */
+	/* MSI is NORESIZE: the vectors enabled first are all there is until
+	 * disable. MSI-X grows (dynamic allocation, see setup_irqs). */
 	if (dtype == VFIO_IRQ_SET_DATA_EVENTFD && active &&
-	    index != VFIO_PCI_INTX_IRQ_INDEX && hdr->start + hdr->count > p->irq_nvec)
+	    index == VFIO_PCI_MSI_IRQ_INDEX && hdr->start + hdr->count > p->irq_nvec)
 		return -EINVAL;
 
 	ret = uvfio_irq_set_default(p->dev, hdr, data);
 	if (!ret && index == VFIO_PCI_MSIX_IRQ_INDEX &&
 	    dtype == VFIO_IRQ_SET_DATA_EVENTFD)
 		msix_sync_masks(p, hdr->start, hdr->count);
-	if (!ret && !active) {
+	if (!ret && !active)
 		__atomic_store_n(&p->irq_mode, (int)index, __ATOMIC_RELAXED);
+	if (!ret && (!active || hdr->start + hdr->count > p->irq_nvec))
 		p->irq_nvec = hdr->start + hdr->count;
-	}
 	/*
 	 * A line already up reaches the new trigger, also when the mode was
 	 * already INTx (a migrated-in function keeps its mode, the client's

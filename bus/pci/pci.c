@@ -201,9 +201,13 @@ static int setup_irqs(struct uvfio_pci_device *pdev)
 	if (!ret)
 		ret = uvfio_device_set_irq_info(dev, VFIO_PCI_MSI_IRQ_INDEX,
 						info->msi.vectors, nores);
+	/* MSI-X without NORESIZE, as vfio-pci where the platform allocates
+	 * MSI-X vectors dynamically (v6.5+): vectors may be added while it is
+	 * enabled. Over vfio-user a client must be able to: an enable of more
+	 * vectors than the server's max_msg_fds arrives in several messages. */
 	if (!ret)
 		ret = uvfio_device_set_irq_info(dev, VFIO_PCI_MSIX_IRQ_INDEX,
-						info->msix.table_size, nores);
+						info->msix.table_size, VFIO_IRQ_INFO_EVENTFD);
 	if (!ret)
 		ret = uvfio_device_set_irq_info(dev, VFIO_PCI_ERR_IRQ_INDEX,
 						info->pcie ? 1 : 0, nores);

@@ -7,6 +7,7 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <uvfio/dma.h>
 
@@ -206,7 +207,7 @@ static void test_msix_delivery(void **state)
 	assert_int_equal(bar_read(p, 0, MSIX_PBA + 8, 8), 0);
 
 	/* A vector raised before it has an eventfd is delivered when it
-	 * gets one (QEMU's disable/re-enable dance under NORESIZE). */
+	 * gets one (QEMU adds vectors as the guest unmasks them). */
 	assert_int_equal(uvfio_pci_raise_irq(p, 3), 0);
 	assert_int_equal(bar_read(p, 0, MSIX_PBA, 8), 1ull << 3);
 	assert_int_equal(set_trigger_fds(p, VFIO_PCI_MSIX_IRQ_INDEX, 3, 1, &e3), 0);
@@ -258,6 +259,77 @@ static void test_msix_delivery(void **state)
 	close(e2);
 	close(e3);
 	close(e65);
+}
+
+/*
+ * The PCI maximum, 2048 MSI-X vectors, enabled the way a vfio-user server
+ * sees it: in chunks of 16 eventfds (the server's max_msg_fds), the first
+ * enabling MSI-X and each later one adding vectors (no NORESIZE for MSI-X).
+ */
+static void test_msix_2048(void **state)
+{
+	struct uvfio_pci_info info = {
+		.vendor_id = 0x1234, .device_id = 0x11e8, .class_code = 0x00ff00,
+		.bars = { [0] = { .size = 65536 } },
+		.msix = { .table_size = 2048, .table_bar = 0, .table_offset = 0,
+			  .pba_bar = 0, .pba_offset = 0x8000 },
+	};
+	struct uvfio_pci_device *p = uvfio_pci_create("msix2048", &info, NULL);
+	struct vfio_irq_info ii = { .argsz = sizeof(ii), .index = VFIO_PCI_MSIX_IRQ_INDEX };
+	struct rlimit rl;
+	int32_t *fds = calloc(2048, sizeof(*fds));
+
+	assert_non_null(p);
+	assert_non_null(fds);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_cur < 2048 + 256) {
+		if (rl.rlim_max < 2048 + 256) {
+			uvfio_pci_destroy(p);
+			free(fds);
+			skip(); /* the environment allows too few files */
+		}
+		rl.rlim_cur = 2048 + 256;
+		assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	}
+	assert_int_equal(uvfio_device_irq_info(uvfio_pci_to_device(p), &ii), 0);
+	assert_int_equal(ii.count, 2048);
+	assert_int_equal(ii.flags, VFIO_IRQ_INFO_EVENTFD);
+	for (int i = 0; i < 2048; i++)
+		fds[i] = make_eventfd();
+	for (uint32_t start = 0; start < 2048; start += 16)
+		assert_int_equal(set_trigger_fds(p, VFIO_PCI_MSIX_IRQ_INDEX, start, 16,
+						 fds + start), 0);
+	assert_int_equal(set_trigger_fds(p, VFIO_PCI_MSIX_IRQ_INDEX, 2047, 2, fds), -EINVAL);
+	for (uint32_t v = 0; v < 2048; v += 89) {
+		assert_int_equal(uvfio_pci_raise_irq(p, v), 1);
+		assert_int_equal(efd_count(fds[v]), 1);
+	}
+	assert_int_equal(uvfio_pci_raise_irq(p, 2047), 1);
+	assert_int_equal(efd_count(fds[2047]), 1);
+	assert_int_equal(efd_count(fds[2046]), 0);
+	assert_int_equal(uvfio_pci_raise_irq(p, 2048), -EINVAL);
+
+	/* The last entry masked: its PBA bit is bit 63 of the last word. */
+	cfg_write(p, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	bar_write(p, 0, 2047 * 16 + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	assert_int_equal(uvfio_pci_raise_irq(p, 2047), 0);
+	assert_int_equal(efd_count(fds[2047]), 0);
+	assert_int_equal(bar_read(p, 0, 0x8000 + 31 * 8, 8), 1ull << 63);
+	/* Unmasking another entry leaves it pending; its own delivers it. */
+	bar_write(p, 0, 5 * 16 + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+	assert_int_equal(efd_count(fds[2047]), 0);
+	bar_write(p, 0, 2047 * 16 + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+	assert_int_equal(efd_count(fds[2047]), 1);
+	assert_int_equal(bar_read(p, 0, 0x8000 + 31 * 8, 8), 0);
+
+	/* Disabled: every eventfd is let go. */
+	assert_int_equal(set_irqs_none(p, VFIO_PCI_MSIX_IRQ_INDEX,
+				       VFIO_IRQ_SET_ACTION_TRIGGER, 0, 0), 0);
+	assert_int_equal(uvfio_pci_raise_irq(p, 0), 0);
+	assert_int_equal(efd_count(fds[0]), 0);
+	uvfio_pci_destroy(p);
+	close_fds(fds, 2048);
+	free(fds);
 }
 
 /* ---- INTx --------------------------------------------------------------------- */
@@ -569,6 +641,7 @@ int main(void)
 		cmocka_unit_test(test_msi_mask_pending),
 		cmocka_unit_test(test_msix_table_pba),
 		cmocka_unit_test(test_msix_delivery),
+		cmocka_unit_test(test_msix_2048),
 		cmocka_unit_test(test_intx),
 		cmocka_unit_test(test_irq_mode_conflict),
 		cmocka_unit_test(test_flr),

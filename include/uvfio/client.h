@@ -14,6 +14,7 @@
 #ifndef UVFIO_CLIENT_H
 #define UVFIO_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -36,9 +37,17 @@ struct uvfio_client_opts {
 	 * (docs/protocol-extensions.md); a refusal fails the open with the
 	 * server's errno (EACCES, as the kernel). Kernel VFIO: passed as
 	 * "BDF vf_token=UUID" to VFIO_GROUP_GET_DEVICE_FD, or in the iommufd
-	 * cdev's BIND_IOMMUFD token. A malformed UUID: -EINVAL.
+	 * cdev's BIND_IOMMUFD token. A malformed UUID: -EINVAL. The kernel
+	 * refuses a missing or wrong token with -EACCES and a token for a
+	 * device that takes none with -EINVAL; the error line says which.
 	 */
 	const char *vf_token;
+	/*
+	 * vfio-user: never use the device's doorbells (see
+	 * uvfio_client_write_posted): every write goes as a message. Kernel
+	 * VFIO has no doorbells in this API; ignored there.
+	 */
+	bool no_ioeventfds;
 };
 
 /* -EPROTONOSUPPORT: the location names no backend this build has. */
@@ -68,9 +77,46 @@ ssize_t uvfio_client_write(struct uvfio_client *c, uint32_t index, uint64_t pos,
  * applying the write is not reported. Order is kept: a later call on this
  * client (a read, say) is handled after the write, so a read flushes it.
  * Errors: EINVAL (bad arguments), or the connection's error.
+ *
+ * Doorbells, the fast path (vfio-user): a device may name registers whose
+ * writes need no answer (DEVICE_GET_REGION_IO_FDS, asked once per region,
+ * on its first posted write). A posted write that matches one -- same
+ * offset, same size, and the same value when the doorbell has a datamatch
+ * -- writes 1 to the doorbell's eventfd instead of sending a message: one
+ * syscall, no message, no reply, the device's server wakes on the eventfd.
+ * Such a write is NOT ordered against later calls: as with KVM's
+ * ioeventfd, the device sees it when its loop next runs, possibly after a
+ * read sent later; learn that it arrived from the device (an interrupt, a
+ * register it changes). Writes that match no doorbell, and every write
+ * with opts.no_ioeventfds, go as REGION_WRITE with No_reply as above.
+ * uvfio_client_write() never takes this path. (A server that rejects
+ * GET_REGION_IO_FDS without reading its payload -- rust-vmm's -- loses
+ * the stream: use opts.no_ioeventfds there.)
  */
 ssize_t uvfio_client_write_posted(struct uvfio_client *c, uint32_t index, uint64_t pos,
 				  const void *buf, size_t count);
+/* A doorbell of a region, as the device's server described it. */
+struct uvfio_client_ioeventfd {
+	uint64_t offset;  /* in the region */
+	uint32_t size;	  /* bytes of the write: 1, 2, 4 or 8 */
+	bool datamatch;	  /* only writes of `data` (little endian) */
+	uint64_t data;
+	int fd;		  /* its eventfd; the client's, valid until close */
+};
+
+/*
+ * The doorbells of region `index` (vfio-user DEVICE_GET_REGION_IO_FDS,
+ * asked once per region and kept): up to `cap` into `out`; returns how many
+ * the region has. 0: none, also for kernel VFIO, with opts.no_ioeventfds,
+ * and for a server without the command. For a VMM that hands the eventfds
+ * to KVM (KVM_IOEVENTFD), so a guest's write never leaves the kernel;
+ * uvfio_client_write_posted() uses them by itself. Entries of other types
+ * (ioregionfd, libvfio-user's shadow ioeventfd) or with flags we do not
+ * know are left out. -EINVAL: bad index; or the connection's error.
+ */
+int uvfio_client_ioeventfds(struct uvfio_client *c, uint32_t index,
+			    struct uvfio_client_ioeventfd *out, size_t cap);
+
 /*
  * Map [pos, pos+len) of a mappable area of region `index` (prot: PROT_*).
  * Returns NULL with errno set: EINVAL (pos not page aligned, range not

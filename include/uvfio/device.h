@@ -177,6 +177,92 @@ ssize_t uvfio_device_read(struct uvfio_device *dev, uint32_t index,
 ssize_t uvfio_device_write(struct uvfio_device *dev, uint32_t index,
 			   uint64_t pos, const void *buf, size_t count);
 
+/* ---- ioeventfds (doorbells) --------------------------------------------- */
+
+/*
+ * A doorbell: a register whose writes need no answer. The device names
+ * (region, offset, size[, value]); a vfio-user client that asks
+ * DEVICE_GET_REGION_IO_FDS gets an eventfd for each and, instead of sending
+ * a REGION_WRITE that matches one, writes 1 to its eventfd: no message, no
+ * reply. It is KVM's ioeventfd, with KVM's semantics:
+ *
+ *   - A doorbell matches a write of exactly `size` bytes at exactly
+ *     `offset`; with UVFIO_IOEVENTFD_DATAMATCH only of the value `datamatch`
+ *     (little endian, as the bytes of the write). Every other write takes
+ *     the usual path (REGION_WRITE, then ops->write).
+ *   - Without DATAMATCH the value written is lost: the eventfd carries "it
+ *     was written", not the data. When the value matters, declare one
+ *     doorbell per value (DATAMATCH), or use a register whose value does
+ *     not (a kick).
+ *   - Asynchronous and unordered: the client's write returns once the
+ *     eventfd is written, and the device sees it when the server's loop
+ *     next runs, possibly after messages the client sent later (a
+ *     REGION_READ right behind the doorbell may be answered first). An
+ *     eventfd counts, it does not queue: rings that come before the device
+ *     ran are delivered as one call. No error reaches the client.
+ *   Declaring a doorbell is the device's promise that writes to it may
+ *   arrive late and merged. A device whose register must be seen before
+ *   the next access (a "start" bit that a driver then polls) must not.
+ *
+ * Delivery, on the thread that dispatches the server:
+ *   - `notify` set: notify(dev, ev, count), count >= 1 being what the
+ *     eventfd counted since the last call (the client may add any amount
+ *     to its eventfd: a hint, not a fact).
+ *   - `notify` NULL (DATAMATCH required): the write the doorbell stands
+ *     for, uvfio_device_write(index, offset, datamatch, size), once per
+ *     call -- the device's write op sees exactly what a REGION_WRITE of
+ *     that value would show it, so a device needs no code for the fast
+ *     path.
+ *
+ * Kernel VFIO clients write through the device fd as before (the kernel's
+ * VFIO_DEVICE_IOEVENTFD is the other direction: it turns a KVM eventfd
+ * into a write to the real device), so doorbells only matter over
+ * vfio-user.
+ */
+#define UVFIO_IOEVENTFD_DATAMATCH (1u << 0)
+#define UVFIO_MAX_IOEVENTFDS_PER_REGION 16u /* one reply's fds (QEMU takes 16) */
+#define UVFIO_MAX_IOEVENTFDS 256u	    /* per device */
+
+struct uvfio_ioeventfd {
+	uint32_t index;	    /* region */
+	uint32_t flags;	    /* UVFIO_IOEVENTFD_DATAMATCH */
+	uint64_t offset;    /* in the region; a multiple of size */
+	uint32_t size;	    /* 1, 2, 4 or 8 */
+	uint64_t datamatch; /* with DATAMATCH: the value, < 2^(8*size) */
+	void (*notify)(struct uvfio_device *dev, const struct uvfio_ioeventfd *ev,
+		       uint64_t count);
+	void *opaque;	    /* for notify */
+};
+
+/*
+ * Declare a doorbell; `ev` is copied. Call it while setting the device up,
+ * before any client opens it (-EBUSY once open; not from open_device).
+ * -EINVAL: size not 1/2/4/8, offset not a multiple of it, [offset, +size)
+ * outside the region or inside one of its mmap areas (a mapped register
+ * never reaches the device), a region without WRITE, a datamatch wider
+ * than size, unknown flags, no notify without DATAMATCH. -EEXIST: the
+ * same (index, offset, size) is a doorbell already and either one has no
+ * datamatch or both have the same (KVM's collision rule). -ENOSPC: more
+ * than UVFIO_MAX_IOEVENTFDS_PER_REGION on the region or
+ * UVFIO_MAX_IOEVENTFDS on the device.
+ */
+int uvfio_device_add_ioeventfd(struct uvfio_device *dev, const struct uvfio_ioeventfd *ev);
+
+/*
+ * For servers. The doorbells of region `index` in the order they were
+ * added: up to `cap` are copied to `out`; returns how many there are (may
+ * exceed cap), or -EINVAL for an index out of range.
+ */
+int uvfio_device_ioeventfds(struct uvfio_device *dev, uint32_t index,
+			    struct uvfio_ioeventfd *out, size_t cap);
+/*
+ * For servers: the client rang doorbell `i` of region `index` (as listed
+ * above) `count` times. Delivers it as described above; count 0 does
+ * nothing. -EINVAL if there is no such doorbell.
+ */
+int uvfio_device_ioeventfd_signal(struct uvfio_device *dev, uint32_t index,
+				  uint32_t i, uint64_t count);
+
 /* ---- interrupts --------------------------------------------------------- */
 
 int uvfio_device_set_num_irqs(struct uvfio_device *dev, uint32_t n);

@@ -10,7 +10,8 @@
  *            cap), VGA = 8 (absent: size 0)  (VFIO_PCI_*_REGION_INDEX)
  *   irqs     INTx 0 (count 1 if interrupt_pin, EVENTFD|MASKABLE|AUTOMASKED),
  *            MSI 1 (count = msi.vectors, EVENTFD|NORESIZE),
- *            MSI-X 2 (count = msix.table_size, EVENTFD|NORESIZE),
+ *            MSI-X 2 (count = msix.table_size, EVENTFD: vectors may be
+ *            added while enabled, as vfio-pci with dynamic MSI-X allocation),
  *            ERR 3 (count 1 with PCIe), REQ 4 (count 1)
  *   flags    VFIO_DEVICE_FLAGS_PCI | RESET
  *

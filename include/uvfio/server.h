@@ -16,6 +16,12 @@
  *   - Error replies are Reply|Error with a non-zero errno and no payload:
  *     EINVAL malformed / before VERSION / fds where none belong, ENOSYS
  *     unknown command, ENOTSUP other major, else the core's errno.
+ *   - GET_REGION_IO_FDS lists the doorbells the device declared
+ *     (uvfio_device_add_ioeventfd) in the spec's 40-byte entries, one
+ *     eventfd each, made per connection and closed when the client leaves;
+ *     a client whose max_msg_fds is below a region's count gets none.
+ *     Rings are device work: they run after the messages of the same wake-up
+ *     (docs/protocol-extensions.md).
  *   - A second client gets an EBUSY error reply (msg_id 0, cmd VERSION)
  *     and is closed. msg_size above the limit, msg_size < 16, or a message
  *     not completed within msg_timeout_ms drops the connection.

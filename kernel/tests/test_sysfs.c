@@ -3,8 +3,9 @@
  * Resolution against a fake sysfs/dev tree: group links, cdev preference
  * and forcing, mdev and cdx by the same links, missing iommu_group, a
  * device bound to a host driver, noiommu groups, and the viability message
- * naming the offending device. Also: the client API routes kernel locations
- * here and fails cleanly without leaking a handle.
+ * naming the offending device, and why a VF token was refused (vf_token.c).
+ * Also: the client API routes kernel locations here and fails cleanly
+ * without leaking a handle.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -38,6 +39,17 @@ static int setup(void **state)
 	fake_pci(&tree, "0000:00:09.0", 9, "nvme", -1);
 	/* noiommu: only /dev/vfio/noiommu-7 exists */
 	fake_pci(&tree, "0000:00:0a.0", 7, "vfio-pci", -1);
+	/* SR-IOV: a PF on vfio-pci and its VF; a VF whose PF is on igb. */
+	fake_pci(&tree, "0000:00:10.0", 13, "vfio-pci", -1);
+	fake_file(&tree, "sys/devices/pci0000:00/0000:00:10.0/sriov_totalvfs");
+	fake_pci(&tree, "0000:00:10.2", 14, "vfio-pci", -1);
+	fake_link(&tree, "sys/devices/pci0000:00/0000:00:10.2/physfn",
+		  "sys/devices/pci0000:00/0000:00:10.0");
+	fake_pci(&tree, "0000:00:11.0", 15, "igb", -1);
+	fake_file(&tree, "sys/devices/pci0000:00/0000:00:11.0/sriov_totalvfs");
+	fake_pci(&tree, "0000:00:11.2", 16, "vfio-pci", -1);
+	fake_link(&tree, "sys/devices/pci0000:00/0000:00:11.2/physfn",
+		  "sys/devices/pci0000:00/0000:00:11.0");
 
 	/* an mdev and a cdx device, found through the same kind of links */
 	fake_dir(&tree, "sys/devices/virtual/mtty/mtty/83b8f4f2-509f-382f-3c1e-e6bfe0fa1001");
@@ -237,6 +249,64 @@ static void test_client_routes_to_kernel(void **state)
 	(void)state;
 }
 
+static const char *refusal(const char *dev, int err, bool token)
+{
+	static char msg[512];
+
+	msg[0] = 0;
+	if (!kvfio_vf_token_refusal(dev, err, token, msg, sizeof(msg)))
+		return NULL;
+	return msg;
+}
+
+static void test_vf_token_refusal(void **state)
+{
+	const struct uvfio_client_opts bad = { .vf_token = "bd8d9d2b-5a5f-4f5a-a211" };
+	struct uvfio_client *c = (void *)1;
+	const char *m;
+
+	/* vfio_pci_validate_vf_token()'s refusals, told from sysfs. */
+	m = refusal("0000:00:10.2", -EACCES, false);
+	assert_non_null(m);
+	assert_non_null(strstr(m, "the kernel requires a VF token to open VF 0000:00:10.2: "
+				  "its PF 0000:00:10.0 is bound to vfio-pci"));
+	m = refusal("0000:00:10.2", -EACCES, true);
+	assert_non_null(m);
+	assert_non_null(strstr(m, "the kernel refused the VF token: it is not the token of "
+				  "PF 0000:00:10.0"));
+	m = refusal("0000:00:11.2", -EINVAL, true);
+	assert_non_null(m);
+	assert_non_null(strstr(m, "the PF 0000:00:11.0 of VF 0000:00:11.2 is not on vfio-pci "
+				  "(driver: igb)"));
+	m = refusal("0000:00:10.0", -EACCES, false);
+	assert_non_null(m);
+	assert_non_null(strstr(m, "requires a VF token to open PF 0000:00:10.0: VFs of it are "
+				  "in use"));
+	m = refusal("0000:00:10.0", -EACCES, true);
+	assert_non_null(m);
+	assert_non_null(strstr(m, "refused the VF token: VFs of PF 0000:00:10.0 are in use"));
+	m = refusal("0000:00:07.0", -EINVAL, true);
+	assert_non_null(m);
+	assert_non_null(strstr(m, "0000:00:07.0 is neither an SR-IOV PF nor a VF"));
+
+	/* Not the token's doing: left to the caller's plain errno. */
+	assert_null(refusal("0000:00:10.0", -EINVAL, true)); /* a PF takes a token */
+	assert_null(refusal("0000:00:10.2", -EINVAL, true)); /* so does its VF */
+	assert_null(refusal("0000:00:07.0", -EACCES, false));
+	assert_null(refusal("0000:00:07.0", -EINVAL, false));
+	assert_null(refusal("0000:00:10.2", -EPERM, true));
+	assert_null(refusal("0000:00:1f.0", -EACCES, true)); /* no such device */
+	assert_null(refusal("83b8f4f2-509f-382f-3c1e-e6bfe0fa1001", -EINVAL, true));
+
+	/* A malformed token is refused before anything is opened, saying so. */
+	capture_start();
+	assert_int_equal(uvfio_client_open("pci:0000:00:07.0", &bad, &c), -EINVAL);
+	assert_null(c);
+	assert_non_null(strstr(captured, "is not a UUID"));
+	assert_int_equal(kvfio_handle_count(), 0);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_noiommu),
 		cmocka_unit_test(test_viability),
 		cmocka_unit_test(test_client_routes_to_kernel),
+		cmocka_unit_test(test_vf_token_refusal),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -73,6 +73,7 @@ static void parse_all(const uint8_t *p, size_t len)
 	struct vfio_user_region_io_fds io;
 	struct vu_region_caps rc;
 	const void *ents;
+	size_t stride;
 
 	vu_hdr_parse(p, len, 1u << 20, &h);
 	if (len >= 16) {
@@ -84,7 +85,11 @@ static void parse_all(const uint8_t *p, size_t len)
 	vu_dma_unmap_rep_parse(p, len, 1u << 20, &o.u);
 	vu_device_info_rep_parse(p, len, &o.di);
 	vu_region_info_rep_parse(p, len, &ri, &rc);
-	vu_region_io_fds_rep_parse(p, len, &io, &ents);
+	if (!vu_region_io_fds_rep_parse(p, len, &io, &ents, &stride) && ents) {
+		struct vfio_user_sub_region_ioeventfd e;
+
+		vu_region_io_fds_entry(ents, stride, io.count - 1, &e); /* the last one fits */
+	}
 	vu_irq_info_rep_parse(p, len, &o.ii);
 	vu_set_irqs_rep_parse(p, len);
 	vu_region_read_rep_parse(p, len, 1u << 20, &o.ra);

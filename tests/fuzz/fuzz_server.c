@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 
 #include <uvfio/device.h>
 #include <uvfio/log.h>
@@ -37,10 +38,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!dev || uvfio_device_register(dev))
 		abort();
 	srv.dev = dev;
-	srv.listen_fd = srv.epfd = srv.stop_efd = -1;
+	srv.listen_fd = srv.stop_efd = -1;
+	/* GET_REGION_IO_FDS polls the doorbell eventfds it makes here */
+	srv.epfd = epoll_create1(EPOLL_CLOEXEC);
 	/* the connection pokes it when messages wait in its buffer */
 	srv.wake_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (srv.wake_efd < 0)
+	if (srv.wake_efd < 0 || srv.epfd < 0)
 		abort();
 	srv.max_dma_maps = 16;
 	srv.max_xfer = 64u << 10;
@@ -88,8 +91,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	shutdown(sv[0], SHUT_WR);
 	if (!c->dead)
 		vu_conn_serve(c); /* what is left, then EOF */
-	vu_conn_destroy(c); /* closes sv[1] */
-	srv.dispatching = false;
+	srv.dispatching = false; /* outside a dispatch, removed fd callbacks are freed at once */
+	vu_conn_destroy(c); /* closes sv[1] and the doorbell eventfds */
 	fz_drain(sv[0]);
 	close(sv[0]);
 	if (fz_fd_count() != base) {

@@ -72,6 +72,9 @@ write(S, 'get_info', [V, rec(msg(1, 'GET_INFO', struct.pack('<IIII', 16, 0, 0, 0
 write(S, 'region_info', [V] + [rec(msg(1 + i, 'REGION_INFO', struct.pack('<IIIIQQ', 256, 0, i, 0, 0, 0)))
                               for i in range(3)])
 write(S, 'io_fds', [V, rec(msg(1, 'IO_FDS', struct.pack('<IIII', 256, 0, 1, 0)))])
+# region 0's doorbells: the short reply, the full one (eventfds made), again (the same ones)
+write(S, 'io_fds_doorbells', [V] + [rec(msg(1 + i, 'IO_FDS', struct.pack('<IIII', a, 0, 0, 0)))
+                                   for i, a in enumerate((16, 4096, 4096))])
 write(S, 'irq_info', [V, rec(msg(1, 'IRQ_INFO', struct.pack('<IIII', 16, 0, 0, 0)))])
 write(S, 'set_irqs', [V,
       rec(msg(1, 'SET_IRQS', irqs(IRQ_EVENTFD | IRQ_TRIGGER, 0, 0, 2)), nfds=2),

@@ -52,15 +52,11 @@ def start_server(uvfio, tmp):
     return srv, sock
 
 
-def boot(chroot, tmp, timeout):
-    """QEMU 11 in a private mount namespace, chrooted, tmp at /sock; parses the console."""
-    q = ["qemu-system-x86_64", "-accel", "tcg", "-M", "q35,kernel-irqchip=split",
-         "-m", "512", "-smp", "1", "-nographic", "-no-reboot", "-nic", "none",
-         "-vga", "none", "-kernel", "/sock/bzImage", "-initrd", "/sock/initrd.gz",
-         "-device", "intel-iommu,intremap=on,caching-mode=on",
-         "-device", '{"driver":"vfio-user-pci","socket":'
-                    '{"type":"unix","path":"/sock/dev.sock"}}',
-         "-append", "console=ttyS0 panic=-1 quiet kguest.mode=cdev intel_iommu=on"]
+def chroot_qemu(chroot, tmp, q, timeout, extra=lambda line: None):
+    """Runs the QEMU command q chrooted into the sid chroot, in a private mount
+    namespace with tmp bind-mounted at /sock (kernel, initrd and sockets live
+    there), and reads its console with run.py's watch_console. Returns
+    (checks, edu, done, console lines, QEMU's exit code)."""
     log("qemu: " + " ".join(q))
     os.makedirs(os.path.join(chroot, "sock"), exist_ok=True)
     script = ('mount --bind "$1" "$2/sock" && mount -t proc proc "$2/proc" && '
@@ -69,6 +65,27 @@ def boot(chroot, tmp, timeout):
                           "sh", tmp, chroot] + q,
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, start_new_session=True)
+    checks, edu, done, console = kg.watch_console(p, timeout, extra)
+    if p.poll() is None:
+        try:
+            p.wait(timeout=10 if done else 0.1)
+        except subprocess.TimeoutExpired:
+            pass
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    return checks, edu, done, console, p.returncode
+
+
+def boot(chroot, tmp, timeout):
+    """QEMU 11 with vfio-user-pci and a vIOMMU; parses the console."""
+    q = ["qemu-system-x86_64", "-accel", "tcg", "-M", "q35,kernel-irqchip=split",
+         "-m", "512", "-smp", "1", "-nographic", "-no-reboot", "-nic", "none",
+         "-vga", "none", "-kernel", "/sock/bzImage", "-initrd", "/sock/initrd.gz",
+         "-device", "intel-iommu,intremap=on,caching-mode=on",
+         "-device", '{"driver":"vfio-user-pci","socket":'
+                    '{"type":"unix","path":"/sock/dev.sock"}}',
+         "-append", "console=ttyS0 panic=-1 quiet kguest.mode=cdev intel_iommu=on"]
     qerr = {}
     t = time.monotonic()
 
@@ -81,21 +98,13 @@ def boot(chroot, tmp, timeout):
         elif re.search(r"Kernel panic|BUG:|Oops|DMAR: DRHD|DMAR:.*[Ff]ault", line):
             log("  console| " + line)
 
-    checks, edu, done, console = kg.watch_console(p, timeout, extra)
-    if p.poll() is None:
-        try:
-            p.wait(timeout=10 if done else 0.1)
-        except subprocess.TimeoutExpired:
-            pass
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
+    checks, edu, done, console, rc = chroot_qemu(chroot, tmp, q, timeout, extra)
     for key, n in qerr.items():
         log(f"  qemu said ({n}x): {key}")
     if not done:
-        checks.append(("guest-done", False, f"no GUEST-DONE; qemu exit {p.returncode}"))
+        checks.append(("guest-done", False, f"no GUEST-DONE; qemu exit {rc}"))
         log("  last console lines:\n    " + "\n    ".join(console[-30:]))
-    log(f"guest: {time.monotonic() - t:.1f} s, qemu exit {p.returncode}")
+    log(f"guest: {time.monotonic() - t:.1f} s, qemu exit {rc}")
     return checks, edu, done, qerr
 
 

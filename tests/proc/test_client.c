@@ -405,6 +405,151 @@ static void test_irq_eventfd(void **state)
 		close(fds[i]);
 }
 
+/* ---- doorbells (GET_REGION_IO_FDS) --------------------------------------------- */
+
+/* Wait until the device has counted `n` doorbell rings in all. */
+static bool doorbells_reach(struct uvfio_client *c, uint32_t n)
+{
+	for (int i = 0; i < 500; i++) {
+		if (TESTDEV_IRQ_BY_DOORBELL(rd64(c, TESTDEV_REG_IRQ)) == n)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+static void set_all_eventfds(struct uvfio_client *c, int32_t *fds)
+{
+	for (int i = 0; i < (int)TESTDEV_NUM_VECTORS; i++) {
+		if (fds[i] < 0)
+			fds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		assert_true(fds[i] >= 0);
+	}
+	assert_int_equal(set_eventfds(c, 0, TESTDEV_NUM_VECTORS, fds), 0);
+}
+
+static ssize_t posted64(struct uvfio_client *c, uint64_t v)
+{
+	return uvfio_client_write_posted(c, 0, TESTDEV_REG_IRQ, &v, 8);
+}
+
+/*
+ * A posted write that matches a doorbell reaches the device through its
+ * eventfd, with no REGION_WRITE (the device counts what its write op saw);
+ * one that does not match (a value without datamatch, another size) and
+ * every uvfio_client_write go as messages.
+ */
+static void test_doorbell(void **state)
+{
+	struct fixture *f = *state;
+	struct uvfio_client_ioeventfd e[8];
+	int32_t fds[4] = { -1, -1, -1, -1 };
+	uint32_t v32 = 0, db, wr;
+	uint64_t base;
+
+	set_all_eventfds(f->c, fds);
+	assert_int_equal(uvfio_client_ioeventfds(f->c, 0, e, 8), TESTDEV_DOORBELL_VECTORS);
+	for (uint32_t i = 0; i < TESTDEV_DOORBELL_VECTORS; i++) {
+		assert_int_equal(e[i].offset, TESTDEV_REG_IRQ);
+		assert_int_equal(e[i].size, 8);
+		assert_true(e[i].datamatch);
+		assert_int_equal(e[i].data, i);
+		assert_true(e[i].fd >= 0);
+		for (uint32_t k = 0; k < i; k++)
+			assert_int_not_equal(e[i].fd, e[k].fd);
+	}
+	assert_int_equal(uvfio_client_ioeventfds(f->c, 0, e, 1), TESTDEV_DOORBELL_VECTORS);
+	assert_int_equal(uvfio_client_ioeventfds(f->c, 1, e, 8), 0);
+	assert_int_equal(uvfio_client_ioeventfds(f->c, TESTDEV_NUM_REGIONS, e, 8), -EINVAL);
+
+	base = rd64(f->c, TESTDEV_REG_IRQ);
+	db = TESTDEV_IRQ_BY_DOORBELL(base);
+	wr = TESTDEV_IRQ_BY_WRITE(base);
+	/* the fast path: vector 2 fires, no write op ran */
+	assert_int_equal(posted64(f->c, 2), 8);
+	assert_true(fired(fds[2], 2000));
+	assert_false(fired(fds[1], 0));
+	assert_true(doorbells_reach(f->c, db + 1));
+	/* a run of them: all counted (an eventfd adds them up), none a message */
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(posted64(f->c, 1), 8);
+	assert_true(doorbells_reach(f->c, db + 1001));
+	assert_true(fired(fds[1], 2000));
+	assert_int_equal(TESTDEV_IRQ_BY_WRITE(rd64(f->c, TESTDEV_REG_IRQ)), wr);
+
+	/* no doorbell for vector 3: a REGION_WRITE, seen by the write op */
+	assert_int_equal(posted64(f->c, 3), 8);
+	assert_true(fired(fds[3], 2000));
+	assert_int_equal(TESTDEV_IRQ_BY_WRITE(rd64(f->c, TESTDEV_REG_IRQ)), wr + 1);
+	/* vector 0 in 4 bytes: no doorbell of that size */
+	assert_int_equal(uvfio_client_write_posted(f->c, 0, TESTDEV_REG_IRQ, &v32, 4), 4);
+	assert_true(fired(fds[0], 2000));
+	assert_int_equal(TESTDEV_IRQ_BY_WRITE(rd64(f->c, TESTDEV_REG_IRQ)), wr + 2);
+	/* a replied write never takes the fast path */
+	wr64(f->c, TESTDEV_REG_IRQ, 0);
+	assert_true(fired(fds[0], 0));
+	assert_int_equal(TESTDEV_IRQ_BY_WRITE(rd64(f->c, TESTDEV_REG_IRQ)), wr + 3);
+	assert_int_equal(TESTDEV_IRQ_BY_DOORBELL(rd64(f->c, TESTDEV_REG_IRQ)), db + 1001);
+	for (int i = 0; i < 4; i++)
+		close(fds[i]);
+}
+
+/* Reopen: the server takes one client at a time, and through the proxy the
+ * old connection may still be on its way out. */
+static struct uvfio_client *reopen(struct fixture *f, const struct uvfio_client_opts *o)
+{
+	struct uvfio_client *c = NULL;
+	int rc = -EBUSY;
+
+	uvfio_client_close(f->c);
+	f->c = NULL;
+	for (int i = 0; i < 200 && rc == -EBUSY; i++) {
+		rc = uvfio_client_open(f->path, o, &c);
+		if (rc == -EBUSY)
+			usleep(10000);
+	}
+	assert_int_equal(rc, 0);
+	f->c = c;
+	return c;
+}
+
+/* A new client gets new doorbell eventfds: one an old client kept rings
+ * nothing. With opts.no_ioeventfds every write is a message. */
+static void test_doorbell_reconnect(void **state)
+{
+	struct fixture *f = *state;
+	struct uvfio_client_opts o = { .timeout_ms = 2000 };
+	struct uvfio_client_ioeventfd e[4];
+	int32_t fds[4] = { -1, -1, -1, -1 };
+	uint64_t one = 1, before;
+	int old;
+
+	assert_int_equal(uvfio_client_ioeventfds(f->c, 0, e, 4), TESTDEV_DOORBELL_VECTORS);
+	old = dup(e[0].fd);
+	assert_true(old >= 0);
+	reopen(f, &o);
+	set_all_eventfds(f->c, fds);
+	before = rd64(f->c, TESTDEV_REG_IRQ);
+	assert_int_equal(write(old, &one, 8), 8);
+	assert_false(fired(fds[0], 200));
+	assert_int_equal(rd64(f->c, TESTDEV_REG_IRQ), before);
+	assert_int_equal(posted64(f->c, 0), 8); /* asks for the new ones */
+	assert_true(fired(fds[0], 2000));
+	assert_true(doorbells_reach(f->c, TESTDEV_IRQ_BY_DOORBELL(before) + 1));
+	close(old);
+
+	o.no_ioeventfds = true;
+	reopen(f, &o);
+	set_all_eventfds(f->c, fds);
+	assert_int_equal(uvfio_client_ioeventfds(f->c, 0, e, 4), 0);
+	before = rd64(f->c, TESTDEV_REG_IRQ);
+	assert_int_equal(posted64(f->c, 1), 8);
+	assert_true(fired(fds[1], 2000));
+	assert_int_equal(rd64(f->c, TESTDEV_REG_IRQ), before + 1); /* by write */
+	for (int i = 0; i < 4; i++)
+		close(fds[i]);
+}
+
 /* ---- DMA ---------------------------------------------------------------------- */
 
 static uint64_t run_dma(struct uvfio_client *c, uint64_t src, uint64_t dst, uint64_t len)
@@ -773,6 +918,89 @@ static void fake_reply(int fd, const struct vfio_user_header *req, const void *p
 		_exit(10);
 }
 
+/* Wait for one ring on an eventfd: its count, or 0. */
+static uint64_t fake_ring(int efd, int timeout_ms)
+{
+	struct pollfd p = { .fd = efd, .events = POLLIN };
+	uint64_t n = 0;
+
+	if (poll(&p, 1, timeout_ms) != 1 || read(efd, &n, 8) != 8)
+		return 0;
+	return n;
+}
+
+/*
+ * mode 2: GET_REGION_IO_FDS answered as libvfio-user does (48-byte entries,
+ * one fd for two entries, a shadow entry), then the client's posted writes
+ * checked: the matching ones ring the eventfd, the other one is a message.
+ */
+static void fake_serve_iofds(int fd)
+{
+	struct vfio_user_header h;
+	uint8_t p[4096], rep[16 + 16 + 3 * 48] = { 0 };
+	int efd[2] = { eventfd(0, EFD_CLOEXEC), eventfd(0, EFD_CLOEXEC) };
+	union {
+		struct cmsghdr align;
+		char b[CMSG_SPACE(2 * sizeof(int))];
+	} ctl;
+	struct iovec iov = { rep, sizeof(rep) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+			      .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	uint64_t off, data;
+	uint32_t region, count;
+
+	if (fake_recv(fd, &h, p, sizeof(p)) || h.cmd != VFIO_USER_VERSION)
+		_exit(12);
+	fake_reply(fd, &h, (uint16_t[]){ 0, 0 }, 4);
+	if (fake_recv(fd, &h, p, sizeof(p)) || h.cmd != VFIO_USER_DEVICE_GET_INFO)
+		_exit(15);
+	fake_reply(fd, &h, (uint32_t[]){ 16, 0, 1, 0 }, 16); /* one region */
+	if (fake_recv(fd, &h, p, sizeof(p)) || h.cmd != VFIO_USER_DEVICE_GET_REGION_IO_FDS)
+		_exit(30);
+	memcpy(&region, p + 8, 4);
+	memcpy(&count, p + 12, 4);
+	if (region != 0 || count != 0 || *(uint32_t *)p < 16 + 3 * 48)
+		_exit(31); /* the client offers room for 48-byte entries */
+	/* header, then: 4 bytes at 8 == 0x77 (fd 0); shadow (fd 1); 4 bytes at 0x10 (fd 0) */
+	h = (struct vfio_user_header){ .msg_id = h.msg_id, .cmd = h.cmd,
+				       .msg_size = sizeof(rep), .flags = VFIO_USER_F_TYPE_REPLY };
+	memcpy(rep, &h, 16);
+	memcpy(rep + 16, (uint32_t[]){ 16 + 3 * 48, 0, 0, 3 }, 16);
+	memcpy(rep + 32, (uint64_t[]){ 8, 4 }, 16);
+	memcpy(rep + 32 + 16, (uint32_t[]){ 0, VFIO_USER_IO_FD_TYPE_IOEVENTFD,
+					    VFIO_USER_IOEVENTFD_DATAMATCH, 0 }, 16);
+	memcpy(rep + 32 + 40, (uint64_t[]){ 0x77 }, 8);
+	memcpy(rep + 80, (uint64_t[]){ 0x20, 8 }, 16);
+	memcpy(rep + 80 + 16, (uint32_t[]){ 1, VFIO_USER_IO_FD_TYPE_SHADOW, 0, 1 }, 16);
+	memcpy(rep + 128, (uint64_t[]){ 0x10, 4 }, 16);
+	memcpy(rep + 128 + 16, (uint32_t[]){ 0, VFIO_USER_IO_FD_TYPE_IOEVENTFD, 0, 0 }, 16);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
+	memcpy(CMSG_DATA(cm), efd, sizeof(efd));
+	if (sendmsg(fd, &msg, 0) != (ssize_t)sizeof(rep))
+		_exit(32);
+	/* the test writes 0x77 at 8, anything at 0x10 (both fd 0: two rings,
+	 * maybe counted together), then 0x78 at 8 (a message) */
+	for (uint64_t rings = 0, n; rings < 2; rings += n)
+		if (!(n = fake_ring(efd[0], 3000)) || rings + n > 2)
+			_exit(33);
+	if (fake_recv(fd, &h, p, sizeof(p)) || h.cmd != VFIO_USER_REGION_WRITE ||
+	    !(h.flags & VFIO_USER_F_NO_REPLY) || h.msg_size != 16 + 16 + 4)
+		_exit(35);
+	memcpy(&off, p, 8);
+	data = 0;
+	memcpy(&data, p + 16, 4);
+	if (off != 8 || data != 0x78)
+		_exit(36);
+	/* the message came after every write: no third ring, the shadow fd unused */
+	if (fake_ring(efd[1], 0) || fake_ring(efd[0], 0))
+		_exit(34);
+	close(fd);
+	_exit(0);
+}
+
 /* The child's side; exits 0 when the client behaved. */
 static void fake_serve(int lfd, int mode)
 {
@@ -787,6 +1015,8 @@ static void fake_serve(int lfd, int mode)
 		sleep(30);
 		_exit(0);
 	}
+	if (mode == 2)
+		fake_serve_iofds(fd);
 	/* mode 1: a proper VERSION (0.0, no JSON), then requests outside
 	 * the client's window after its DMA_MAP */
 	if (fake_recv(fd, &h, p, sizeof(p)) || h.cmd != VFIO_USER_VERSION)
@@ -910,6 +1140,41 @@ static void test_requests_outside_windows(void **state)
 	rmdir(f.dir);
 }
 
+/* A server answering GET_REGION_IO_FDS in libvfio-user's 48-byte layout,
+ * with one fd for two entries and a shadow entry (interop hazard 7). */
+static void test_doorbell_libvfio_user_layout(void **state)
+{
+	struct uvfio_client_opts o = { .timeout_ms = 2000 };
+	struct uvfio_client_ioeventfd e[4];
+	struct uvfio_client *c;
+	uint32_t v;
+	struct fake f;
+	int st = -1;
+
+	fake_start(&f, 2);
+	assert_int_equal(uvfio_client_open(f.path, &o, &c), 0);
+	assert_int_equal(uvfio_client_ioeventfds(c, 0, e, 4), 2); /* the shadow left out */
+	assert_int_equal(e[0].offset, 8);
+	assert_int_equal(e[0].size, 4);
+	assert_true(e[0].datamatch);
+	assert_int_equal(e[0].data, 0x77);
+	assert_int_equal(e[1].offset, 0x10);
+	assert_false(e[1].datamatch);
+	assert_int_equal(e[0].fd, e[1].fd);
+	v = 0x77;
+	assert_int_equal(uvfio_client_write_posted(c, 0, 8, &v, 4), 4);
+	v = 0x1234;
+	assert_int_equal(uvfio_client_write_posted(c, 0, 0x10, &v, 4), 4);
+	v = 0x78;
+	assert_int_equal(uvfio_client_write_posted(c, 0, 8, &v, 4), 4);
+	assert_int_equal(waitpid(f.pid, &st, 0), f.pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	uvfio_client_close(c);
+	unlink(f.path);
+	rmdir(f.dir);
+}
+
 static void test_bad_locations(void **state)
 {
 	struct uvfio_client *c;
@@ -928,6 +1193,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_write_posted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_irq_eventfd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_doorbell, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_doorbell_reconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dma_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dma_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_feature, setup, teardown),
@@ -939,6 +1206,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bad_locations),
 		cmocka_unit_test(test_version_never_answered),
 		cmocka_unit_test(test_requests_outside_windows),
+		cmocka_unit_test(test_doorbell_libvfio_user_layout),
 	};
 
 	if (argc < 2) {

@@ -69,13 +69,8 @@ static void check_fds(void)
 	char path[64], target[256];
 	struct dirent *e;
 	DIR *d;
-	int n = -1;
+	int n = raw_settled_fds(&srv, base_fds + 1);
 
-	for (int i = 0; i < 300 && n != base_fds + 1; i++) {
-		if (i)
-			usleep(10000);
-		n = raw_fd_count(srv.pid);
-	}
 	if (n == base_fds + 1)
 		return;
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)srv.pid);

@@ -49,43 +49,11 @@ static int teardown(void **state)
 	return raw_server_stop(&srv);
 }
 
-static int settled_fds(int expect)
-{
-	int n = -1;
-
-	for (int i = 0; i < 300; i++) {
-		n = raw_fd_count(srv.pid);
-		if (n == expect)
-			break;
-		usleep(10000);
-	}
-	return n;
-}
-
-/* The server is idle again with exactly its baseline fds. */
-static void idle(void)
-{
-	int n = settled_fds(base_fds);
-
-	if (n != base_fds)
-		fail_msg("server holds %d fds, %d when idle", n, base_fds);
-}
-
 static void alive(void)
 {
 	int st;
 
 	assert_int_equal(waitpid(srv.pid, &st, WNOHANG), 0);
-}
-
-static int connect_versioned(void)
-{
-	int fd;
-
-	idle();
-	fd = raw_connect(&srv);
-	do_version(fd);
-	return fd;
 }
 
 static uint64_t reg_read(int fd, uint64_t off)
@@ -100,7 +68,7 @@ static uint64_t reg_read(int fd, uint64_t off)
 /* A well-behaved client: register round trip, DMA between two fd windows. */
 static void well_behaved(void)
 {
-	int fd = connect_versioned(), mfd = memfd_create("good", MFD_CLOEXEC);
+	int fd = raw_connect_versioned(&srv, base_fds), mfd = memfd_create("good", MFD_CLOEXEC);
 	uint64_t v = 0x5eed;
 	uint8_t *ram;
 
@@ -120,7 +88,7 @@ static void well_behaved(void)
 	munmap(ram, 0x2000);
 	close(mfd);
 	close(fd);
-	idle();
+	raw_wait_idle(&srv, base_fds);
 	alive();
 }
 
@@ -136,7 +104,7 @@ static long ms_since(const struct timespec *t0)
  * msg_timeout_ms and then serves a second, well-behaved client. */
 static void test_header_stall(void **state)
 {
-	int fd = connect_versioned(), fd2;
+	int fd = raw_connect_versioned(&srv, base_fds), fd2;
 	struct vfio_user_header h = { .msg_id = 7, .cmd = VFIO_USER_REGION_WRITE,
 				      .msg_size = 100 };
 	struct timespec t0;
@@ -158,7 +126,7 @@ static void test_header_stall(void **state)
 /* DMA_MAP with an fd each, up to max_dma_maps: ENOSPC, then unmaps free slots. */
 static void test_dma_map_flood(void **state)
 {
-	int fd = connect_versioned(), i, mfd;
+	int fd = raw_connect_versioned(&srv, base_fds), i, mfd;
 
 	for (i = 0; i <= MAX_MAPS; i++) {
 		mfd = memfd_create("flood", MFD_CLOEXEC);
@@ -170,7 +138,7 @@ static void test_dma_map_flood(void **state)
 	}
 	/* no window holds its fd (the mapping holds the file); the refused
 	 * window's fd was closed too: only the connection's is left */
-	assert_int_equal(settled_fds(base_fds + 1), base_fds + 1);
+	assert_int_equal(raw_settled_fds(&srv, base_fds + 1), base_fds + 1);
 	assert_int_equal(dma_unmap(fd, 0x1000000, 0x1000, 0), 0);
 	assert_int_equal(dma_unmap(fd, 0x1010000, 0x1000, 0), 0);
 	assert_int_equal(dma_map(fd, 0x9000000, 0x1000, 0, -1), 0);
@@ -184,7 +152,7 @@ static void test_dma_map_flood(void **state)
 /* 250 fds with one GET_INFO: refused, every fd closed, connection usable. */
 static void test_250_fds(void **state)
 {
-	int fd = connect_versioned(), fds[250];
+	int fd = raw_connect_versioned(&srv, base_fds), fds[250];
 	static const uint32_t gi[4] = { 16, 0, 0, 0 };
 
 	for (int i = 0; i < 250; i++) {
@@ -194,7 +162,7 @@ static void test_250_fds(void **state)
 	assert_int_equal(xact(fd, VFIO_USER_DEVICE_GET_INFO, gi, 16, fds, 250), EINVAL);
 	for (int i = 0; i < 250; i++)
 		close(fds[i]);
-	assert_int_equal(settled_fds(base_fds + 1), base_fds + 1);
+	assert_int_equal(raw_settled_fds(&srv, base_fds + 1), base_fds + 1);
 	assert_int_equal(get_info_ok(fd), 0);
 	close(fd);
 	well_behaved();
@@ -204,7 +172,7 @@ static void test_250_fds(void **state)
  * pages fails with EFAULT; the server survives; the rest still works. */
 static void test_truncated_window(void **state)
 {
-	int fd = connect_versioned();
+	int fd = raw_connect_versioned(&srv, base_fds);
 	int m1 = memfd_create("victim", MFD_CLOEXEC), m2 = memfd_create("other", MFD_CLOEXEC);
 
 	assert_true(m1 >= 0 && m2 >= 0);
@@ -274,7 +242,7 @@ static void send_unmap(int fd, uint16_t id)
  * (in order, behind the command that started the DMA); the DMA completes. */
 static void test_unmap_mid_dma(void **state)
 {
-	int fd = connect_versioned();
+	int fd = raw_connect_versioned(&srv, base_fds);
 	static uint8_t ram[0x2000];
 	struct dma_served sv = { .ram = ram, .base = 0x400000, .size = 0x2000 };
 	uint16_t wr_id, un_id;
@@ -318,7 +286,7 @@ static void test_unmap_mid_dma(void **state)
  * msg_timeout_ms, then the unmap is done. */
 static void test_unmap_mid_dma_unanswered(void **state)
 {
-	int fd = connect_versioned();
+	int fd = raw_connect_versioned(&srv, base_fds);
 	uint16_t wr_id, un_id;
 
 	wr_id = start_dma(fd);
@@ -377,7 +345,7 @@ static void migrates(int fd)
  * the device works: reset, registers, a full migration. */
 static void test_mig_garbage(void **state)
 {
-	int fd = connect_versioned(), werr, serr;
+	int fd = raw_connect_versioned(&srv, base_fds), werr, serr;
 	uint8_t junk[512];
 	uint32_t st = 0;
 	uint64_t v = 42;
@@ -413,7 +381,7 @@ static void test_mig_disconnect_every_step(void **state)
 	uint32_t chunk_len = 0;
 
 	for (int k = 1; k <= NSTEPS; k++) {
-		int fd = connect_versioned();
+		int fd = raw_connect_versioned(&srv, base_fds);
 		uint32_t st = 99;
 
 		for (int s = 0; s < k; s++) {
@@ -445,9 +413,9 @@ static void test_mig_disconnect_every_step(void **state)
 			}
 		}
 		close(fd);
-		idle();
+		raw_wait_idle(&srv, base_fds);
 		alive();
-		fd = connect_versioned();
+		fd = raw_connect_versioned(&srv, base_fds);
 		assert_int_equal(mig_get_state(fd, &st), 0);
 		if (st != VFIO_DEVICE_STATE_RUNNING)
 			fail_msg("after a disconnect at step %d the device is in state %u", k, st);

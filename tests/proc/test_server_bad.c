@@ -38,38 +38,6 @@ static int teardown(void **state)
 	return raw_server_stop(&srv);
 }
 
-/* The server's fd count once it has no client (the drop is asynchronous). */
-static int settled_fds(int expect)
-{
-	int n = -1;
-
-	for (int i = 0; i < 200; i++) {
-		n = raw_fd_count(srv.pid);
-		if (n == expect)
-			break;
-		usleep(10000);
-	}
-	return n;
-}
-
-/* Wait until the previous client is gone (one client at a time). */
-static void idle(void)
-{
-	if (settled_fds(base_fds) != base_fds)
-		fail_msg("server holds %d fds, %d when idle", raw_fd_count(srv.pid), base_fds);
-}
-
-static int connect_versioned(void)
-{
-	int fd;
-
-	idle();
-	fd = raw_connect(&srv);
-
-	do_version(fd);
-	return fd;
-}
-
 /* ---- the table: one bad message each, answered, then GET_INFO works ---- */
 
 struct bad {
@@ -203,7 +171,7 @@ static void test_table(void **state)
 {
 	int fd, efds[17], ret;
 
-	fd = connect_versioned();
+	fd = raw_connect_versioned(&srv, base_fds);
 	for (unsigned int i = 0; i < 17; i++)
 		efds[i] = eventfd(0, EFD_CLOEXEC);
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -224,13 +192,13 @@ static void test_table(void **state)
 	for (unsigned int i = 0; i < 17; i++)
 		close(efds[i]);
 	close(fd);
-	idle();
+	raw_wait_idle(&srv, base_fds);
 }
 
 /* DMA_MAP overlap and the entry limit (the server runs with max_dma_maps 4). */
 static void test_dma_map_limits(void **state)
 {
-	int fd = connect_versioned(), i;
+	int fd = raw_connect_versioned(&srv, base_fds), i;
 
 	assert_int_equal(dma_map(fd, 0x10000, 0x2000, 0, -1), 0);
 	assert_int_equal(dma_map(fd, 0x11000, 0x1000, 0, -1), EEXIST);
@@ -249,7 +217,7 @@ static void test_dma_map_limits(void **state)
 /* A No_reply command that fails gets no reply: the next reply is the next command's. */
 static void test_no_reply_error(void **state)
 {
-	int fd = connect_versioned();
+	int fd = raw_connect_versioned(&srv, base_fds);
 
 	raw_cmd(fd, ++next_id, 99, VFIO_USER_F_NO_REPLY, NULL, 0, NULL, 0);
 	raw_cmd(fd, ++next_id, VFIO_USER_REGION_READ, VFIO_USER_F_NO_REPLY, zero, 4, NULL, 0);
@@ -262,7 +230,7 @@ static void test_version_rules(void **state)
 	uint8_t v[64] = { 0 };
 	int fd, efd;
 
-	idle();
+	raw_wait_idle(&srv, base_fds);
 	fd = raw_connect(&srv);
 
 	/* nothing before VERSION */
@@ -316,20 +284,20 @@ static void expect_dropped_then_ok(int fd, int want_err)
 
 static void test_short_header_then_close(void **state)
 {
-	int fd = connect_versioned();
+	int fd = raw_connect_versioned(&srv, base_fds);
 	struct vfio_user_header h = { .msg_id = 1, .cmd = VFIO_USER_DEVICE_GET_INFO,
 				      .msg_size = 32 };
 
 	raw_send(fd, &h, 10, NULL, 0);
 	close(fd);
-	fd = connect_versioned();
+	fd = raw_connect_versioned(&srv, base_fds);
 	assert_int_equal(get_info_ok(fd), 0);
 	close(fd);
 }
 
 static void test_msg_size_too_small(void **state)
 {
-	int fd = connect_versioned();
+	int fd = raw_connect_versioned(&srv, base_fds);
 	struct vfio_user_header h = { .msg_id = 77, .cmd = VFIO_USER_DEVICE_GET_INFO,
 				      .msg_size = 8 };
 
@@ -339,13 +307,13 @@ static void test_msg_size_too_small(void **state)
 
 static void test_msg_size_too_big(void **state)
 {
-	int fd = connect_versioned();
+	int fd = raw_connect_versioned(&srv, base_fds);
 	struct vfio_user_header h = { .msg_id = 78, .cmd = VFIO_USER_REGION_WRITE,
 				      .msg_size = (1u << 20) + 65 };
 
 	raw_send(fd, &h, sizeof(h), NULL, 0);
 	expect_dropped_then_ok(fd, EMSGSIZE);
-	fd = connect_versioned();
+	fd = raw_connect_versioned(&srv, base_fds);
 	h.msg_size = UINT32_MAX;
 	raw_send(fd, &h, sizeof(h), NULL, 0);
 	expect_dropped_then_ok(fd, EMSGSIZE);
@@ -354,7 +322,7 @@ static void test_msg_size_too_big(void **state)
 /* A started message whose payload stalls is dropped after msg_timeout_ms. */
 static void test_payload_stall(void **state)
 {
-	int fd = connect_versioned();
+	int fd = raw_connect_versioned(&srv, base_fds);
 	uint8_t m[16 + 10] = { 0 };
 	struct vfio_user_header h = { .msg_id = 5, .cmd = VFIO_USER_REGION_WRITE,
 				      .msg_size = 100 };
@@ -369,14 +337,14 @@ static void test_payload_stall(void **state)
 	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	assert_true(ms >= 250 && ms < 3000);
 	close(fd);
-	fd = connect_versioned();
+	fd = raw_connect_versioned(&srv, base_fds);
 	assert_int_equal(get_info_ok(fd), 0);
 	close(fd);
 }
 
 static void test_second_client(void **state)
 {
-	int fd1 = connect_versioned(), fd2;
+	int fd1 = raw_connect_versioned(&srv, base_fds), fd2;
 	struct raw_msg *m2 = malloc(sizeof(*m2));
 
 	fd2 = raw_connect(&srv);
@@ -401,7 +369,7 @@ static void test_second_client(void **state)
 	assert_int_equal(get_info_ok(fd1), 0);
 	close(fd1);
 	/* once the first leaves, the next is served */
-	fd1 = connect_versioned();
+	fd1 = raw_connect_versioned(&srv, base_fds);
 	assert_int_equal(get_info_ok(fd1), 0);
 	close(fd1);
 }
@@ -413,7 +381,7 @@ static void test_sigkill_mid_message(void **state)
 	char c;
 	pid_t pid;
 
-	idle();
+	raw_wait_idle(&srv, base_fds);
 	assert_int_equal(pipe(pfd), 0);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -424,7 +392,7 @@ static void test_sigkill_mid_message(void **state)
 		int efd[4], mfd;
 
 		close(pfd[0]);
-		fd = connect_versioned();
+		fd = raw_connect_versioned(&srv, base_fds);
 		mfd = memfd_create("ram", MFD_CLOEXEC);
 		if (ftruncate(mfd, 0x2000))
 			_exit(1);
@@ -449,11 +417,11 @@ static void test_sigkill_mid_message(void **state)
 	assert_true(raw_fd_count(srv.pid) >= base + 5);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	assert_int_equal(settled_fds(base), base);
-	fd = connect_versioned();
+	assert_int_equal(raw_settled_fds(&srv, base), base);
+	fd = raw_connect_versioned(&srv, base_fds);
 	assert_int_equal(get_info_ok(fd), 0);
 	close(fd);
-	assert_int_equal(settled_fds(base), base);
+	assert_int_equal(raw_settled_fds(&srv, base), base);
 }
 
 /* Start the DMA engine on a message-based window; return the request the server sends. */
@@ -484,7 +452,7 @@ static uint16_t start_msg_dma(int fd, uint16_t *cmd_id)
  * command still gets its reply, a late answer is dropped quietly. */
 static void test_dma_reply_timeout(void **state)
 {
-	int fd = connect_versioned();
+	int fd = raw_connect_versioned(&srv, base_fds);
 	uint16_t cmd_id, dma_id = start_msg_dma(fd, &cmd_id);
 	uint8_t late[16 + 16 + 64] = { 0 };
 	struct vfio_user_header h = { .msg_id = dma_id, .cmd = VFIO_USER_DMA_READ,
@@ -504,7 +472,7 @@ static void test_dma_reply_timeout(void **state)
 /* A client that floods commands while the server waits for its DMA reply is dropped. */
 static void test_dma_wait_flood(void **state)
 {
-	int fd = connect_versioned();
+	int fd = raw_connect_versioned(&srv, base_fds);
 	uint16_t cmd_id;
 	static const uint32_t gi[4] = { 16, 0, 0, 0 };
 
@@ -521,7 +489,7 @@ static void test_dma_wait_flood(void **state)
 	}
 	assert_true(raw_closed(fd, 2000));
 	close(fd);
-	fd = connect_versioned();
+	fd = raw_connect_versioned(&srv, base_fds);
 	assert_int_equal(get_info_ok(fd), 0);
 	close(fd);
 }

@@ -307,6 +307,174 @@ static void test_set_irqs(void **state)
 	assert_int_equal(raw_server_stop(&s), 0);
 }
 
+/* GET_REGION_IO_FDS: argsz dance, entries and their eventfds, the same fds
+ * again, errors; a ring reaches the device with no message; a new
+ * connection gets new eventfds and the old ones ring nothing. */
+static int io_fds(int fd, uint32_t index, uint32_t argsz)
+{
+	struct vfio_user_region_io_fds io = { .argsz = argsz, .index = index };
+
+	return xact(fd, VFIO_USER_DEVICE_GET_REGION_IO_FDS, &io, sizeof(io), NULL, 0);
+}
+
+static uint64_t irq_reg(int fd)
+{
+	uint64_t v;
+
+	assert_int_equal(region_read(fd, 0, TESTDEV_REG_IRQ, 8), 0);
+	memcpy(&v, rm.p + 16, 8);
+	return v;
+}
+
+static bool efd_fired(int efd, int timeout_ms)
+{
+	struct pollfd p = { .fd = efd, .events = POLLIN };
+	uint64_t cnt;
+
+	return poll(&p, 1, timeout_ms) == 1 && read(efd, &cnt, 8) == 8 && cnt;
+}
+
+static void test_region_io_fds(void **state)
+{
+	const uint32_t n = TESTDEV_DOORBELL_VECTORS;
+	const uint32_t need = 16 + n * 40;
+	struct vfio_user_region_io_fds io;
+	struct vfio_user_sub_region_ioeventfd e;
+	struct vfio_user_irq_set is = { .argsz = 20, .index = 0, .start = 0,
+					.count = TESTDEV_NUM_VECTORS,
+					.flags = VFIO_IRQ_SET_DATA_EVENTFD |
+						 VFIO_IRQ_SET_ACTION_TRIGGER };
+	int efd[TESTDEV_NUM_VECTORS], bell[TESTDEV_DOORBELL_VECTORS], old, fd, base;
+	uint64_t one = 1, v;
+	struct raw_server s;
+
+	raw_server_start(&s, NULL, NULL);
+	base = raw_fd_count(s.pid);
+	fd = raw_connect(&s);
+	do_version(fd);
+	for (int i = 0; i < (int)TESTDEV_NUM_VECTORS; i++)
+		efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_SET_IRQS, &is, sizeof(is), efd,
+			      TESTDEV_NUM_VECTORS), 0);
+
+	/* argsz 16, and one byte short: the size needed and the count, no fds */
+	for (uint32_t k = 0; k < 2; k++) {
+		assert_int_equal(io_fds(fd, 0, k ? need - 1 : 16), 0);
+		assert_int_equal(rm.len, 16);
+		assert_int_equal(rm.nfds, 0);
+		memcpy(&io, rm.p, 16);
+		assert_int_equal(io.argsz, need);
+		assert_int_equal(io.count, n);
+		assert_int_equal(io.index, 0);
+	}
+	/* enough room: the spec's 40-byte entries, one eventfd each */
+	assert_int_equal(io_fds(fd, 0, 4096), 0);
+	assert_int_equal(rm.len, need);
+	assert_int_equal(rm.nfds, n);
+	memcpy(&io, rm.p, 16);
+	assert_int_equal(io.argsz, need);
+	assert_int_equal(io.count, n);
+	for (uint32_t i = 0; i < n; i++) {
+		memcpy(&e, rm.p + 16 + 40 * i, 40);
+		assert_int_equal(e.offset, TESTDEV_REG_IRQ);
+		assert_int_equal(e.size, 8);
+		assert_int_equal(e.type, VFIO_USER_IO_FD_TYPE_IOEVENTFD);
+		assert_int_equal(e.flags, VFIO_USER_IOEVENTFD_DATAMATCH);
+		assert_int_equal(e.datamatch, i);
+		assert_true(e.fd_index < n);
+		bell[i] = rm.fds[e.fd_index];
+	}
+	/* the same again: the same eventfds (a ring through the new copy
+	 * of vector 1's is counted like one through the first) */
+	assert_int_equal(io_fds(fd, 0, 4096), 0);
+	assert_int_equal(rm.nfds, n);
+	old = rm.fds[1];
+	for (uint32_t i = 0; i < rm.nfds; i++)
+		if (rm.fds[i] != old)
+			close(rm.fds[i]);
+
+	/* a ring: vector 2 fires, counted as a doorbell, no write op ran */
+	v = irq_reg(fd);
+	assert_int_equal(write(bell[2], &one, 8), 8);
+	assert_true(efd_fired(efd[2], 2000));
+	assert_false(efd_fired(efd[1], 0));
+	assert_int_equal(TESTDEV_IRQ_BY_DOORBELL(irq_reg(fd)), TESTDEV_IRQ_BY_DOORBELL(v) + 1);
+	assert_int_equal(TESTDEV_IRQ_BY_WRITE(irq_reg(fd)), TESTDEV_IRQ_BY_WRITE(v));
+	assert_int_equal(write(old, &one, 8), 8);
+	assert_true(efd_fired(efd[1], 2000));
+	assert_int_equal(TESTDEV_IRQ_BY_DOORBELL(irq_reg(fd)), TESTDEV_IRQ_BY_DOORBELL(v) + 2);
+	/* a client may add any count: one delivery, the device told the count */
+	v = irq_reg(fd);
+	one = 0xfffffffffffffffeull; /* the most an eventfd takes */
+	assert_int_equal(write(bell[0], &one, 8), 8);
+	one = 1;
+	assert_true(efd_fired(efd[0], 2000));
+	assert_int_equal(TESTDEV_IRQ_BY_DOORBELL(irq_reg(fd)),
+			 (uint32_t)(TESTDEV_IRQ_BY_DOORBELL(v) + 0xfffffffeu));
+	/* a REGION_WRITE of the same register still works, as a write */
+	v = 0;
+	assert_int_equal(region_write(fd, 0, TESTDEV_REG_IRQ, &v, 8, 0), 0);
+	assert_true(efd_fired(efd[0], 0));
+
+	/* regions without doorbells, and what is refused */
+	assert_int_equal(io_fds(fd, 1, 4096), 0);
+	memcpy(&io, rm.p, 16);
+	assert_int_equal(io.count, 0);
+	assert_int_equal(rm.nfds, 0);
+	assert_int_equal(io_fds(fd, TESTDEV_NUM_REGIONS, 4096), EINVAL);
+	assert_int_equal(io_fds(fd, 0, 15), EINVAL);
+	io = (struct vfio_user_region_io_fds){ .argsz = 4096, .index = 0, .count = 1 };
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_GET_REGION_IO_FDS, &io, 16, NULL, 0), EINVAL);
+	io.count = 0;
+	io.flags = 1;
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_GET_REGION_IO_FDS, &io, 16, NULL, 0), EINVAL);
+	assert_int_equal(get_info_ok(fd), 0); /* still serving */
+
+	/* A new connection: new eventfds; the old ones ring nothing. */
+	close(fd);
+	fd = raw_connect_versioned(&s, base); /* every doorbell fd closed first */
+	assert_int_equal(xact(fd, VFIO_USER_DEVICE_SET_IRQS, &is, sizeof(is), efd,
+			      TESTDEV_NUM_VECTORS), 0);
+	v = irq_reg(fd);
+	assert_int_equal(write(bell[0], &one, 8), 8);
+	assert_false(efd_fired(efd[0], 200));
+	assert_int_equal(irq_reg(fd), v);
+	assert_int_equal(io_fds(fd, 0, 4096), 0);
+	assert_int_equal(rm.nfds, n);
+	memcpy(&e, rm.p + 16, 40); /* entry 0: datamatch 0 */
+	assert_int_equal(e.datamatch, 0);
+	assert_int_equal(write(rm.fds[e.fd_index], &one, 8), 8);
+	assert_true(efd_fired(efd[0], 2000));
+	raw_close_fds(&rm);
+	for (uint32_t i = 0; i < n; i++)
+		close(bell[i]);
+	close(old);
+	for (int i = 0; i < (int)TESTDEV_NUM_VECTORS; i++)
+		close(efd[i]);
+	close(fd);
+	assert_int_equal(raw_server_stop(&s), 0);
+}
+
+/* A client that takes fewer fds per message than a region has doorbells
+ * gets none: its writes go as messages. */
+static void test_region_io_fds_few_fds(void **state)
+{
+	struct vfio_user_region_io_fds io;
+	struct raw_server s;
+	int fd;
+
+	raw_server_start(&s, NULL, NULL);
+	fd = raw_connect(&s);
+	do_version_caps(fd, "{\"capabilities\":{\"max_msg_fds\":2}}");
+	assert_int_equal(io_fds(fd, 0, 4096), 0);
+	memcpy(&io, rm.p, 16);
+	assert_int_equal(io.count, 0);
+	assert_int_equal(io.argsz, 16);
+	assert_int_equal(rm.nfds, 0);
+	close(fd);
+	assert_int_equal(raw_server_stop(&s), 0);
+}
+
 static void test_feature_and_migration(void **state)
 {
 	struct raw_server s;
@@ -575,6 +743,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_region_info_no_fds),
 		cmocka_unit_test(test_region_rw_multi_noreply),
 		cmocka_unit_test(test_set_irqs),
+		cmocka_unit_test(test_region_io_fds),
+		cmocka_unit_test(test_region_io_fds_few_fds),
 		cmocka_unit_test(test_feature_and_migration),
 		cmocka_unit_test(test_dma_fd),
 		cmocka_unit_test(test_dma_messages),

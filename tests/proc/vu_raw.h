@@ -107,6 +107,32 @@ static inline int raw_fd_count(pid_t pid)
 	return n;
 }
 
+/*
+ * The server's fd count once it reaches `expect` (a dropped client's fds are
+ * closed asynchronously), or the last count seen after 3 s.
+ */
+static inline int raw_settled_fds(const struct raw_server *s, int expect)
+{
+	int n = -1;
+
+	for (int i = 0; i < 300; i++) {
+		n = raw_fd_count(s->pid);
+		if (n == expect)
+			break;
+		usleep(10000);
+	}
+	return n;
+}
+
+/* Wait until the server holds exactly `idle_fds` fds: its last client is gone. */
+static inline void raw_wait_idle(const struct raw_server *s, int idle_fds)
+{
+	int n = raw_settled_fds(s, idle_fds);
+
+	if (n != idle_fds)
+		fail_msg("server holds %d fds, %d when idle", n, idle_fds);
+}
+
 static inline int raw_connect(const struct raw_server *s)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

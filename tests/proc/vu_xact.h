@@ -62,6 +62,17 @@ static inline void do_version(int fd)
 	do_version_caps(fd, "{\"capabilities\":{\"max_msg_fds\":16}}");
 }
 
+/* A new connection after the previous client is gone, VERSION negotiated. */
+static inline int raw_connect_versioned(const struct raw_server *s, int idle_fds)
+{
+	int fd;
+
+	raw_wait_idle(s, idle_fds);
+	fd = raw_connect(s);
+	do_version(fd);
+	return fd;
+}
+
 static inline int get_info_ok(int fd)
 {
 	struct vfio_user_device_info di = { .argsz = 16 };

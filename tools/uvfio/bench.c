@@ -4,6 +4,8 @@
 #include <time.h>
 
 #include <errno.h>
+#include <sched.h>
+#include <stdio.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,6 +96,22 @@ void bench_print_json_labeled(FILE *out, const char *key, const char *label,
 	/* Labels are our own words: nothing in them needs escaping. */
 	fprintf(out, "{\"%s\": \"%s\"", key, label);
 	print_members(out, kv, n, false);
+}
+
+int bench_pin(bool pinned, unsigned long cpu, char *placement, size_t cap)
+{
+	cpu_set_t set;
+
+	if (!pinned) {
+		snprintf(placement, cap, "unpinned");
+		return 0;
+	}
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		return -errno;
+	snprintf(placement, cap, "pinned to CPU %lu", cpu);
+	return 0;
 }
 
 /* ---- a testdev server in a child process ---- */

@@ -20,6 +20,8 @@ int bench_migrate(int argc, char **argv);
 int bench_posted(int argc, char **argv);
 int bench_mmio(int argc, char **argv);
 int bench_dma(int argc, char **argv);
+int bench_ioeventfd(int argc, char **argv);
+int bench_irq(int argc, char **argv);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t bench_now_ns(void);
@@ -48,6 +50,13 @@ void bench_print_json(FILE *out, const struct bench_kv *kv, size_t n);
 /* The same, led by one string member (a label such as the CPU placement). */
 void bench_print_json_labeled(FILE *out, const char *key, const char *label,
 			      const struct bench_kv *kv, size_t n);
+
+/*
+ * --cpu: pin this process (and what it forks afterwards) to `cpu` when
+ * `pinned`, and describe the placement ("pinned to CPU C" / "unpinned").
+ * Returns 0 or -errno of sched_setaffinity.
+ */
+int bench_pin(bool pinned, unsigned long cpu, char *placement, size_t cap);
 
 /*
  * Fork a process serving a testdev with `state_bytes` of migratable state

@@ -106,18 +106,7 @@ bad:
 
 static int pin(const struct dev_opts *o, char *placement, size_t cap)
 {
-	cpu_set_t set;
-
-	if (!o->pinned) {
-		snprintf(placement, cap, "unpinned");
-		return 0;
-	}
-	CPU_ZERO(&set);
-	CPU_SET(o->cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		return -errno;
-	snprintf(placement, cap, "pinned to CPU %lu", o->cpu);
-	return 0;
+	return bench_pin(o->pinned, o->cpu, placement, cap);
 }
 
 /* ---- a forked testdev server and our client ---- */

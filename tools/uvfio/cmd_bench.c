@@ -14,6 +14,9 @@ static const struct uvfio_command benches[] = {
 	{ "posted", "N posted (No_reply) REGION_WRITEs vs N with replies (ops/s)", bench_posted },
 	{ "mmio", "4-byte access through the BAR mmap vs REGION_READ (ns)", bench_mmio },
 	{ "dma", "1 MiB DMA into an fd-backed window vs memcpy (% of bandwidth)", bench_dma },
+	{ "ioeventfd", "doorbell via ioeventfd vs REGION_WRITE, replied and posted (ns, ops/s)",
+	  bench_ioeventfd },
+	{ "irq", "MSI-X with 1..2048 vectors: raise, table write, SET_IRQS (ns, ratio)", bench_irq },
 };
 
 #define N_BENCHES (sizeof(benches) / sizeof(benches[0]))

@@ -281,8 +281,9 @@ static int decode_payload(struct trace_msg *m, const uint8_t *p, size_t len)
 	case VFIO_USER_DEVICE_GET_REGION_IO_FDS: {
 		struct vfio_user_region_io_fds io;
 		const void *ents;
+		size_t stride;
 
-		r = rep ? vu_region_io_fds_rep_parse(p, len, &io, &ents)
+		r = rep ? vu_region_io_fds_rep_parse(p, len, &io, &ents, &stride)
 			: vu_region_io_fds_req_parse(p, len, &io);
 		if (r)
 			return r;
@@ -290,6 +291,8 @@ static int decode_payload(struct trace_msg *m, const uint8_t *p, size_t len)
 		add(m, "index", TRACE_DEC, io.index);
 		if (rep)
 			add(m, "count", TRACE_DEC, io.count);
+		if (rep && ents)
+			add(m, "entry_bytes", TRACE_DEC, stride); /* 40: spec, 48: libvfio-user */
 		return 0;
 	}
 	case VFIO_USER_DEVICE_GET_IRQ_INFO: {

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "user/codec.h"
+#include "user/codec_util.h"
 
 #define XFER 4096u
 
@@ -311,9 +312,12 @@ static void test_region_info(void **state)
 static void test_io_fds(void **state)
 {
 	struct vfio_user_region_io_fds r;
-	struct vfio_user_sub_region_ioeventfd e[2] = { { .offset = 8, .size = 4 },
-						       { .offset = 16, .size = 4 } };
+	struct vfio_user_sub_region_ioeventfd e[2] = {
+		{ .offset = 8, .size = 4, .fd_index = 0, .flags = 1, .datamatch = 0x11 },
+		{ .offset = 16, .size = 8, .fd_index = 1, .datamatch = 0x2222222222ull } };
+	struct vfio_user_sub_region_ioeventfd got;
 	const void *ents;
+	size_t stride;
 
 	assert_int_equal(vu_region_io_fds_req_encode(buf, 16, 1, 1024), 16);
 	assert_int_equal(vu_region_io_fds_req_parse(buf, 16, &r), 0);
@@ -323,14 +327,53 @@ static void test_io_fds(void **state)
 	assert_int_equal(vu_region_io_fds_req_parse(buf, 16, &r), -EINVAL);
 	/* reply with entries that fit, and a short one */
 	assert_int_equal(vu_region_io_fds_rep_encode(buf, sizeof(buf), 1, 1024, e, 2), 96);
-	assert_int_equal(vu_region_io_fds_rep_parse(buf, 96, &r, &ents), 0);
+	assert_int_equal(vu_region_io_fds_rep_parse(buf, 96, &r, &ents, &stride), 0);
 	assert_int_equal(r.count, 2);
 	assert_non_null(ents);
+	assert_int_equal(stride, 40);
+	vu_region_io_fds_entry(ents, stride, 1, &got);
+	assert_int_equal(got.offset, 16);
+	assert_int_equal(got.size, 8);
+	assert_int_equal(got.fd_index, 1);
+	assert_int_equal(got.datamatch, 0x2222222222ull);
+	ASSERT_TRUNCATED(16, vu_region_io_fds_rep_parse(buf, len, &r, &ents, &stride));
 	assert_int_equal(vu_region_io_fds_rep_encode(buf, sizeof(buf), 1, 16, e, 2), 16);
-	assert_int_equal(vu_region_io_fds_rep_parse(buf, 16, &r, &ents), 0);
+	assert_int_equal(vu_region_io_fds_rep_parse(buf, 16, &r, &ents, &stride), 0);
 	assert_int_equal(r.argsz, 96);
+	assert_int_equal(r.count, 2);
 	assert_null(ents);
+	/* 95 bytes offered for 96: still the short reply */
+	assert_int_equal(vu_region_io_fds_rep_encode(buf, sizeof(buf), 1, 95, e, 2), 16);
 	assert_int_equal(vu_region_io_fds_rep_encode(buf, sizeof(buf), 1, 16, NULL, 0), 16);
+	assert_int_equal(vu_region_io_fds_rep_parse(buf, 16, &r, &ents, &stride), 0);
+	assert_null(ents);
+
+	/* libvfio-user's 48-byte entries: datamatch after the shadow fields */
+	memset(buf, 0, 16 + 2 * 48);
+	vu_st32(buf, 0, 16 + 2 * 48);
+	vu_st32(buf, 12, 2);
+	vu_st64(buf, 16 + 48, 0x40);		/* entry 1: offset */
+	vu_st64(buf, 16 + 48 + 8, 2);		/* size */
+	vu_st32(buf, 16 + 48 + 16, 1);		/* fd_index */
+	vu_st32(buf, 16 + 48 + 24, 1);		/* flags: DATAMATCH */
+	vu_st64(buf, 16 + 48 + 32, 0xdead);	/* shadow_offset */
+	vu_st64(buf, 16 + 48 + 40, 0xbeef);	/* datamatch */
+	assert_int_equal(vu_region_io_fds_rep_parse(buf, 16 + 96, &r, &ents, &stride), 0);
+	assert_int_equal(stride, 48);
+	vu_region_io_fds_entry(ents, stride, 1, &got);
+	assert_int_equal(got.offset, 0x40);
+	assert_int_equal(got.size, 2);
+	assert_int_equal(got.fd_index, 1);
+	assert_int_equal(got.flags, 1);
+	assert_int_equal(got.datamatch, 0xbeef);
+	/* any other stride, and flags, are malformed */
+	vu_st32(buf, 0, 16 + 2 * 44);
+	assert_int_equal(vu_region_io_fds_rep_parse(buf, 16 + 96, &r, &ents, &stride), -EINVAL);
+	vu_st32(buf, 0, 16 + 2 * 48 - 1);
+	assert_int_equal(vu_region_io_fds_rep_parse(buf, 16 + 96, &r, &ents, &stride), -EINVAL);
+	vu_st32(buf, 0, 16 + 2 * 48);
+	vu_st32(buf, 4, 1);
+	assert_int_equal(vu_region_io_fds_rep_parse(buf, 16 + 96, &r, &ents, &stride), -EINVAL);
 }
 
 static void test_set_irqs(void **state)

@@ -78,6 +78,7 @@ static void test_fuzz_parsers(void **state)
 		struct vu_region_caps caps;
 		struct vfio_user_region_io_fds io;
 		const void *ents;
+		size_t stride;
 		struct vfio_user_irq_info ii;
 		struct vu_set_irqs si;
 		struct vu_region_access ra;
@@ -119,10 +120,15 @@ static void test_fuzz_parsers(void **state)
 		if (!r)
 			assert_true(caps.nr_areas <= VU_MAX_SPARSE_AREAS);
 		OK_OR_EINVAL(vu_region_io_fds_req_parse(p, len, &io));
-		r = vu_region_io_fds_rep_parse(p, len, &io, &ents);
+		r = vu_region_io_fds_rep_parse(p, len, &io, &ents, &stride);
 		OK_OR_EINVAL(r);
-		if (!r && ents)
-			assert_true(16 + (uint64_t)io.count * 40 <= len);
+		if (!r && ents) {
+			struct vfio_user_sub_region_ioeventfd e;
+
+			assert_true(stride == 40 || stride == 48);
+			assert_true(16 + (uint64_t)io.count * stride <= len);
+			vu_region_io_fds_entry(ents, stride, io.count - 1, &e);
+		}
 		OK_OR_EINVAL(vu_irq_info_req_parse(p, len, &ii));
 		r = vu_set_irqs_req_parse(p, len, rnd() % 3, &si);
 		OK_OR_EINVAL(r);
