@@ -22,15 +22,16 @@
  * per client, so a client could at worst alias its own memory).
  *
  * A miss maps the whole object when it is a regular file (st_size bytes
- * from offset 0), read-write when the fd allows it, so that every later
- * window of the object finds it; the space checks each window's prot on
- * every access (uvfio_dma_get/read/write), not the MMU: a device that
- * writes through a pointer from a read-only get() is not stopped. A window
- * past the end of an existing mapping (the file grew) gets a new mapping of
- * the new size; one that needs write where the mapping is read-only (the
- * first fd was O_RDONLY) gets a read-write one. If the whole object cannot
- * be mapped (address space), the window's range is (aligned to the huge
- * page size on hugetlbfs, whose munmap needs it).
+ * from offset 0), so that every later window of the object finds it. There
+ * is one mapping per access class: read-only windows share a PROT_READ
+ * mapping, windows that may be written share a read-write one (x86 has no
+ * write-only pages). So the MMU, as an IOMMU would, stops a device that
+ * writes through a pointer from a read-only window, on top of the space's
+ * own prot check on every access (uvfio_dma_get/read/write); a client
+ * mapping both kinds costs two VMAs per object. A window past the end of an
+ * existing mapping (the file grew) gets a new mapping of the new size. If
+ * the whole object cannot be mapped (address space), the window's range is
+ * (aligned to the huge page size on hugetlbfs, whose munmap needs it).
  *
  * A hit checks the fd's access mode (one fcntl) as mmap would have:
  * O_PATH -> EBADF, not readable -> EACCES, write wanted on a read-only or
@@ -58,7 +59,7 @@ struct dma_backing {
 	char *base;
 	size_t map_len;		  /* what munmap needs (huge page aligned) */
 	uint32_t refs;		  /* windows using it */
-	uint8_t prot;		  /* UVFIO_DMA_READ | UVFIO_DMA_WRITE it allows */
+	uint8_t prot;		  /* its access class: UVFIO_DMA_READ, or READ | WRITE */
 	bool shared;		  /* in the table */
 };
 
@@ -119,15 +120,21 @@ static void maybe_grow(struct dma_backings *t)
 	free(old);
 }
 
-/* A mapping of (dev, ino) covering [off, last] with prot. Lock held. */
+/* The access class of a window's prot: read-only, or read-write. */
+static uint8_t prot_class(uint32_t prot)
+{
+	return prot & UVFIO_DMA_WRITE ? UVFIO_DMA_READ | UVFIO_DMA_WRITE : UVFIO_DMA_READ;
+}
+
+/* A mapping of (dev, ino) covering [off, last] of class cls. Lock held. */
 static struct dma_backing *find(struct dma_backings *t, const struct stat *st, uint64_t off,
-				uint64_t last, uint32_t prot)
+				uint64_t last, uint8_t cls)
 {
 	struct dma_backing *b = t->tab[bucket(t, (uint64_t)st->st_dev, (uint64_t)st->st_ino)];
 
 	for (; b; b = b->next)
 		if (b->ino == (uint64_t)st->st_ino && b->dev == (uint64_t)st->st_dev &&
-		    b->off <= off && last - b->off < b->len && (b->prot & prot) == prot)
+		    b->off <= off && last - b->off < b->len && b->prot == cls)
 			return b;
 	return NULL;
 }
@@ -168,25 +175,16 @@ static uint64_t granule(int fd, const struct stat *st)
 	return g;
 }
 
-/*
- * mmap [off, off + len) of fd: read-write if the fd allows it, else (for a
- * read-only window) read-only. Returns the base or MAP_FAILED (errno set).
- */
-static void *map_range(int fd, uint64_t off, uint64_t len, uint32_t prot, uint8_t *got)
+/* mmap [off, off + len) of fd for access class cls: the base or MAP_FAILED. */
+static void *map_range(int fd, uint64_t off, uint64_t len, uint8_t cls)
 {
-	void *p = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
+	int mprot = cls & UVFIO_DMA_WRITE ? PROT_READ | PROT_WRITE : PROT_READ;
 
-	*got = UVFIO_DMA_READ | UVFIO_DMA_WRITE;
-	if (p == MAP_FAILED && (errno == EACCES || errno == EPERM) &&
-	    !(prot & UVFIO_DMA_WRITE)) {
-		p = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, fd, (off_t)off);
-		*got = UVFIO_DMA_READ;
-	}
-	return p;
+	return mmap(NULL, (size_t)len, mprot, MAP_SHARED, fd, (off_t)off);
 }
 
 /* A new shared mapping of a regular file, the whole of it if possible. */
-static int map_file(int fd, const struct stat *st, uint64_t off, uint64_t size, uint32_t prot,
+static int map_file(int fd, const struct stat *st, uint64_t off, uint64_t size, uint8_t cls,
 		    struct dma_backing *b)
 {
 	uint64_t g = granule(fd, st), end = (uint64_t)st->st_size, a, z;
@@ -196,7 +194,7 @@ static int map_file(int fd, const struct stat *st, uint64_t off, uint64_t size, 
 		b->off = 0;
 		b->len = end;
 		b->map_len = (size_t)((end + g - 1) & ~(g - 1));
-		p = map_range(fd, 0, end, prot, &b->prot);
+		p = map_range(fd, 0, end, cls);
 		if (p == MAP_FAILED && errno != ENOMEM && errno != EOVERFLOW)
 			return -errno;
 	}
@@ -207,11 +205,12 @@ static int map_file(int fd, const struct stat *st, uint64_t off, uint64_t size, 
 		b->off = a;
 		b->len = z - a;
 		b->map_len = (size_t)b->len;
-		p = map_range(fd, a, b->len, prot, &b->prot);
+		p = map_range(fd, a, b->len, cls);
 		if (p == MAP_FAILED)
 			return -errno;
 	}
 	b->base = p;
+	b->prot = cls;
 	b->shared = true;
 	return 0;
 }
@@ -257,7 +256,7 @@ int dma_backing_get(struct dma_backings *t, int fd, uint64_t off, uint64_t size,
 		return -EFAULT;
 
 	pthread_mutex_lock(&t->lock);
-	b = find(t, &st, off, last, prot);
+	b = find(t, &st, off, last, prot_class(prot));
 	if (b) {
 		ret = fd_allows(fd, prot);
 		if (ret)
@@ -268,7 +267,7 @@ int dma_backing_get(struct dma_backings *t, int fd, uint64_t off, uint64_t size,
 			ret = -ENOMEM;
 			goto out_unlock;
 		}
-		ret = map_file(fd, &st, off, size, prot, b);
+		ret = map_file(fd, &st, off, size, prot_class(prot), b);
 		if (ret) {
 			free(b);
 			goto out_unlock;

@@ -158,18 +158,51 @@ static void test_unmap_all_releases(void **state)
 	close(fd);
 }
 
-/* One mapping, each window's prot still enforced on every access. */
+/* The permissions ("r--s", "rw-s") of the mapping holding p, from /proc/self/maps. */
+static void perms_at(const void *p, char perms[5])
+{
+	char line[512];
+	unsigned long lo, hi, a = (unsigned long)p;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	assert_non_null(f);
+	strcpy(perms, "none");
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 && lo <= a && a < hi)
+			break;
+		else
+			strcpy(perms, "none");
+	fclose(f);
+}
+
+/*
+ * One mapping per access class: read-only windows in a read-only mapping
+ * (the MMU stops a write through their pointer, as an IOMMU would), the
+ * others in a read-write one; each window's prot checked on every access.
+ */
 static void test_prot_per_window(void **state)
 {
 	struct uvfio_dma *dma = *state;
 	int fd = memfd("uvfio-prot", 4 * PG);
 	struct uvfio_dma_ref ref;
-	char buf[8] = "written", back[8];
+	char buf[8] = "written", back[8], perms[5];
+	void *p;
 
 	assert_int_equal(map_fd(dma, 0x10000, PG, UVFIO_DMA_READ, fd, 0), 0);
 	assert_int_equal(map_fd(dma, 0x20000, PG, RW, fd, PG), 0);
 	assert_int_equal(map_fd(dma, 0x30000, PG, UVFIO_DMA_WRITE, fd, 2 * PG), 0);
-	assert_int_equal(maps_lines("memfd:uvfio-prot"), 1);
+	assert_int_equal(map_fd(dma, 0x40000, PG, UVFIO_DMA_READ, fd, 3 * PG), 0);
+	assert_int_equal(maps_lines("memfd:uvfio-prot"), 2);
+	p = uvfio_dma_get(dma, 0x10000, 8, UVFIO_DMA_READ, &ref);
+	assert_non_null(p);
+	perms_at(p, perms);
+	assert_string_equal(perms, "r--s");
+	uvfio_dma_put(dma, &ref);
+	p = uvfio_dma_get(dma, 0x20000, 8, RW, &ref);
+	assert_non_null(p);
+	perms_at(p, perms);
+	assert_string_equal(perms, "rw-s");
+	uvfio_dma_put(dma, &ref);
 
 	assert_int_equal(uvfio_dma_write(dma, 0x10000, buf, 8), -EFAULT);
 	assert_null(uvfio_dma_get(dma, 0x10000, 8, UVFIO_DMA_WRITE, &ref));
