@@ -24,6 +24,8 @@
 
 #define NSEC_PER_MSEC 1000000ull
 #define TP_MAX_IOV 8
+/* Messages up to this size without fds are sent from one flat copy. */
+#define TP_FLAT_MAX 256u
 
 uint64_t uvfio_tp_now_ns(void)
 {
@@ -132,6 +134,42 @@ static uint64_t started_deadline(const struct uvfio_tp *tp, uint64_t deadline)
 
 /* ---- send ---------------------------------------------------------------- */
 
+/*
+ * Gather iov into v[] the way it goes out best: pieces adjacent in memory
+ * become one, and a small message without fds is copied into `flat` so that
+ * it leaves with send(2), which costs less than sendmsg(2) (no msghdr to
+ * copy in, no iovec import; ≈0.25 µs on the 2-vCPU VM of bench/README.md).
+ * Returns the new iovec count, or -EINVAL.
+ */
+static int gather(const struct iovec *iov, int iovcnt, unsigned int nfds,
+		  struct iovec *v, uint8_t *flat, size_t *total)
+{
+	int n = 0;
+
+	*total = 0;
+	for (int i = 0; i < iovcnt; i++) {
+		if (__builtin_add_overflow(*total, iov[i].iov_len, total))
+			return -EINVAL;
+		if (!iov[i].iov_len)
+			continue;
+		if (n && (char *)v[n - 1].iov_base + v[n - 1].iov_len == iov[i].iov_base)
+			v[n - 1].iov_len += iov[i].iov_len;
+		else
+			v[n++] = iov[i];
+	}
+	if (n > 1 && !nfds && *total <= TP_FLAT_MAX) {
+		size_t off = 0;
+
+		for (int i = 0; i < n; i++) {
+			memcpy(flat + off, v[i].iov_base, v[i].iov_len);
+			off += v[i].iov_len;
+		}
+		v[0] = (struct iovec){ flat, off };
+		n = 1;
+	}
+	return n;
+}
+
 int uvfio_tp_sendv(struct uvfio_tp *tp, const struct iovec *iov, int iovcnt,
 		   const int *fds, unsigned int nfds, uint64_t deadline)
 {
@@ -140,18 +178,15 @@ int uvfio_tp_sendv(struct uvfio_tp *tp, const struct iovec *iov, int iovcnt,
 		char buf[CMSG_SPACE(sizeof(int) * UVFIO_TP_MAX_FDS)];
 	} ctl;
 	struct iovec v[TP_MAX_IOV];
+	uint8_t flat[TP_FLAT_MAX];
 	struct msghdr msg = { 0 };
-	size_t total = 0;
+	size_t total;
 	int first = 0;
 
 	if (iovcnt < 1 || iovcnt > TP_MAX_IOV || nfds > UVFIO_TP_MAX_FDS)
 		return -EINVAL;
-	for (int i = 0; i < iovcnt; i++) {
-		v[i] = iov[i];
-		if (__builtin_add_overflow(total, v[i].iov_len, &total))
-			return -EINVAL;
-	}
-	if (total < UVFIO_TP_HDR_SIZE)
+	iovcnt = gather(iov, iovcnt, nfds, v, flat, &total);
+	if (iovcnt < 0 || total < UVFIO_TP_HDR_SIZE)
 		return -EINVAL;
 	deadline = started_deadline(tp, deadline);
 
@@ -169,12 +204,17 @@ int uvfio_tp_sendv(struct uvfio_tp *tp, const struct iovec *iov, int iovcnt,
 	}
 
 	while (total) {
+		int flags = MSG_NOSIGNAL | (may_block(tp, deadline) ? 0 : MSG_DONTWAIT);
 		ssize_t n;
 
-		msg.msg_iov = &v[first];
-		msg.msg_iovlen = (size_t)(iovcnt - first);
-		n = sendmsg(tp->fd, &msg,
-			    MSG_NOSIGNAL | (may_block(tp, deadline) ? 0 : MSG_DONTWAIT));
+		if (first + 1 == iovcnt && !msg.msg_controllen) {
+			n = send(tp->fd, v[first].iov_base, v[first].iov_len, flags);
+		} else {
+			msg.msg_iov = &v[first];
+			msg.msg_iovlen = (size_t)(iovcnt - first);
+			n = sendmsg(tp->fd, &msg, flags);
+		}
+		tp->nr_send++;
 		if (n < 0) {
 			int rc;
 
@@ -329,8 +369,12 @@ int uvfio_tp_recv_hdr(struct uvfio_tp *tp, void *hdr, int *fds,
 		/* Batched read, unless fds wait for a later message. */
 		want = tp->npend ? UVFIO_TP_HDR_SIZE - have : UVFIO_TP_RXBUF_SIZE - have;
 		n = recv_some(tp, tp->rx + have, want, got, &ngot, deadline, nowait);
+		if (n == -EAGAIN)
+			tp->rx_drained = true;
 		if (n < 0)
 			return (int)n;
+		/* A short read emptied the socket (for now). */
+		tp->rx_drained = (size_t)n < want;
 		if (ngot) {
 			if (tp->npend) { /* fds in the middle of a header */
 				uvfio_tp_close_fds(got, ngot);
@@ -410,6 +454,7 @@ int uvfio_tp_recv_payload(struct uvfio_tp *tp, void *buf, size_t len,
 		p += n;
 		len -= (size_t)n;
 	}
+	tp->rx_drained = false; /* read to the message's end: more may wait */
 	return 0;
 }
 
