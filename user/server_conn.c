@@ -215,8 +215,8 @@ int vu_conn_send(struct vu_conn *c, const void *hdr, const void *payload,
 	if (c->dead)
 		return -EPIPE;
 	pthread_mutex_lock(&c->send_lock);
-	ret = uvfio_tp_send(&c->tp, hdr, payload, len, fds, nfds,
-			    uvfio_tp_deadline(c->srv->msg_timeout_ms));
+	/* NOWAIT: msg_timeout_ms from now, the clock read only if it must wait. */
+	ret = uvfio_tp_send(&c->tp, hdr, payload, len, fds, nfds, UVFIO_TP_NOWAIT);
 	pthread_mutex_unlock(&c->send_lock);
 	if (ret) {
 		uvfio_log(UVFIO_LOG_INFO, c->name, "send: %s", strerror(-ret));
@@ -402,7 +402,7 @@ void vu_conn_handle(struct vu_conn *c, struct vu_msg *m)
 		uvfio_log(ret == -EINVAL || ret == -ENOSYS ? UVFIO_LOG_INFO : UVFIO_LOG_DEBUG,
 			  c->name, "%s (id %u): %s", vu_cmd_name(h->cmd), h->msg_id,
 			  strerror(-ret));
-	else
+	else if (uvfio_log_enabled(UVFIO_LOG_TRACE)) /* no varargs call per command */
 		uvfio_log(UVFIO_LOG_TRACE, c->name, "%s (id %u) ok, %zu bytes",
 			  vu_cmd_name(h->cmd), h->msg_id, r.len);
 

@@ -53,6 +53,7 @@ int uvfio_tp_init(struct uvfio_tp *tp, int fd, uint32_t timeout_ms)
 		return -errno;
 	tp->blocking = !(fl & O_NONBLOCK);
 	if (tp->blocking) {
+		struct timespec res;
 		/* Each blocking syscall is bounded, so a blocking recv (one
 		 * syscall) can stand in for poll + recv on the hot path. */
 		struct timeval tv = {
@@ -63,6 +64,10 @@ int uvfio_tp_init(struct uvfio_tp *tp, int fd, uint32_t timeout_ms)
 		if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
 		    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)))
 			return -errno;
+		/* A coarse clock that ticks in 10 ms or less may decide may_block(). */
+		if (!clock_getres(CLOCK_MONOTONIC_COARSE, &res) && !res.tv_sec &&
+		    res.tv_nsec <= 10 * (long)NSEC_PER_MSEC)
+			tp->coarse_res_ns = (uint64_t)res.tv_nsec;
 	}
 	tp->rx = malloc(UVFIO_TP_RXBUF_SIZE);
 	if (!tp->rx)
@@ -123,6 +128,17 @@ static bool may_block(const struct uvfio_tp *tp, uint64_t deadline)
 
 	if (!tp->blocking)
 		return false;
+	/* The coarse clock (a third of the cost) plus its resolution is never
+	 * earlier than the precise one: if even that end fits, block. */
+	if (tp->coarse_res_ns) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+		end = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec +
+		      tp->coarse_res_ns + timeo;
+		if (end <= deadline || end - deadline <= slack)
+			return true;
+	}
 	end = uvfio_tp_now_ns() + timeo; /* when a blocking call gives up at worst */
 	return end <= deadline || end - deadline <= slack;
 }
@@ -188,7 +204,6 @@ int uvfio_tp_sendv(struct uvfio_tp *tp, const struct iovec *iov, int iovcnt,
 	iovcnt = gather(iov, iovcnt, nfds, v, flat, &total);
 	if (iovcnt < 0 || total < UVFIO_TP_HDR_SIZE)
 		return -EINVAL;
-	deadline = started_deadline(tp, deadline);
 
 	if (nfds) {
 		struct cmsghdr *cm;
@@ -204,8 +219,13 @@ int uvfio_tp_sendv(struct uvfio_tp *tp, const struct iovec *iov, int iovcnt,
 	}
 
 	while (total) {
-		int flags = MSG_NOSIGNAL | (may_block(tp, deadline) ? 0 : MSG_DONTWAIT);
+		int flags = MSG_NOSIGNAL;
 		ssize_t n;
+
+		/* NOWAIT (timeout_ms from now): the first try never blocks, so
+		 * the clock is read only if the message can't go at once. */
+		if (deadline == UVFIO_TP_NOWAIT || !may_block(tp, deadline))
+			flags |= MSG_DONTWAIT;
 
 		if (first + 1 == iovcnt && !msg.msg_controllen) {
 			n = send(tp->fd, v[first].iov_base, v[first].iov_len, flags);
@@ -222,6 +242,10 @@ int uvfio_tp_sendv(struct uvfio_tp *tp, const struct iovec *iov, int iovcnt,
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				return -errno;
+			if (deadline == UVFIO_TP_NOWAIT) {
+				deadline = uvfio_tp_deadline(tp->timeout_ms);
+				continue; /* now blocking, if the socket is */
+			}
 			rc = uvfio_tp_wait(tp->fd, POLLOUT, deadline);
 			if (rc)
 				return rc;
@@ -231,6 +255,8 @@ int uvfio_tp_sendv(struct uvfio_tp *tp, const struct iovec *iov, int iovcnt,
 		msg.msg_control = NULL;
 		msg.msg_controllen = 0;
 		total -= (size_t)n;
+		if (total)
+			deadline = started_deadline(tp, deadline);
 		while (n > 0) {
 			size_t step = (size_t)n < v[first].iov_len ? (size_t)n : v[first].iov_len;
 
@@ -350,11 +376,10 @@ int uvfio_tp_recv_hdr(struct uvfio_tp *tp, void *hdr, int *fds,
 	*nfds = 0;
 	if (tp->payload_left)
 		return -EINVAL;
-	if (tp->rx_len > tp->rx_off && nowait) {
-		/* A message has started: its header is no longer optional. */
-		deadline = uvfio_tp_deadline(tp->timeout_ms);
+	/* A message has started: its header is no longer optional. The
+	 * deadline (timeout_ms from now) is computed if a read must wait. */
+	if (tp->rx_len > tp->rx_off && nowait)
 		nowait = false;
-	}
 
 	while (tp->rx_len - tp->rx_off < UVFIO_TP_HDR_SIZE) {
 		size_t have = tp->rx_len - tp->rx_off;
@@ -368,6 +393,8 @@ int uvfio_tp_recv_hdr(struct uvfio_tp *tp, void *hdr, int *fds,
 		tp->rx_len = have;
 		/* Batched read, unless fds wait for a later message. */
 		want = tp->npend ? UVFIO_TP_HDR_SIZE - have : UVFIO_TP_RXBUF_SIZE - have;
+		if (!nowait)
+			deadline = started_deadline(tp, deadline);
 		n = recv_some(tp, tp->rx + have, want, got, &ngot, deadline, nowait);
 		if (n == -EAGAIN)
 			tp->rx_drained = true;
@@ -385,10 +412,7 @@ int uvfio_tp_recv_hdr(struct uvfio_tp *tp, void *hdr, int *fds,
 			tp->pend_end = tp->rx_pos + have + (uint64_t)n;
 		}
 		tp->rx_len += (size_t)n;
-		if (nowait) {
-			deadline = uvfio_tp_deadline(tp->timeout_ms);
-			nowait = false;
-		}
+		nowait = false; /* started: NOWAIT is resolved above if needed */
 	}
 
 	memcpy(hdr, tp->rx + tp->rx_off, UVFIO_TP_HDR_SIZE);

@@ -41,6 +41,7 @@ struct uvfio_tp {
 	bool blocking;	   /* socket without O_NONBLOCK: SO_*TIMEO are set */
 	uint32_t timeout_ms; /* bound for each blocking syscall, and for the
 				rest of a message once it has started */
+	uint64_t coarse_res_ns; /* CLOCK_MONOTONIC_COARSE's resolution, 0: unused */
 	/* Receive side. rx[rx_off, rx_len) is buffered stream data;
 	 * rx_pos is the stream offset of rx[rx_off]. */
 	uint8_t *rx;
@@ -83,7 +84,9 @@ uint64_t uvfio_tp_deadline(uint32_t timeout_ms);
 /*
  * Send one message (iov[0] starts with the header) with one send (one flat
  * buffer: adjacent pieces, or a small message copied together) or one
- * sendmsg; fds (at most UVFIO_TP_MAX_FDS) are attached to its first byte. A partial write is
+ * sendmsg; fds (at most UVFIO_TP_MAX_FDS) are attached to its first byte.
+ * deadline UVFIO_TP_NOWAIT means timeout_ms from now: the first try doesn't
+ * block, and the clock is read only if the message can't go at once. A partial write is
  * completed without sending the fds again. MSG_NOSIGNAL: a closed peer gives
  * -EPIPE (or -ECONNRESET), never SIGPIPE. -ETIMEDOUT when the peer does not
  * drain its socket before the deadline (the message may then be cut: the

@@ -564,6 +564,30 @@ static void test_send_timeout(void **state)
 	pair_close(&p);
 }
 
+/* NOWAIT on a send means timeout_ms from now, computed only once the
+ * message can't go at once: a peer that never reads still ends it in time. */
+static void send_nowait_timeout(bool nonblock)
+{
+	size_t len = 16u << 20;
+	uint8_t *buf = calloc(1, len), hdr[16];
+	struct pair p;
+	uint64_t t0, dt;
+
+	pair_open(&p, nonblock, 150);
+	mkhdr(hdr, 1, (uint32_t)(16 + len));
+	t0 = uvfio_tp_now_ns();
+	assert_int_equal(uvfio_tp_send(&p.tp[0], hdr, buf, len, NULL, 0, UVFIO_TP_NOWAIT),
+			 -ETIMEDOUT);
+	dt = uvfio_tp_now_ns() - t0;
+	assert_true(dt >= 140000000ull);
+	assert_true(dt < 1500000000ull);
+	free(buf);
+	pair_close(&p);
+}
+
+static void test_send_nowait_timeout_blocking(void **state) { send_nowait_timeout(false); }
+static void test_send_nowait_timeout_nonblocking(void **state) { send_nowait_timeout(true); }
+
 static void test_peer_gone(void **state)
 {
 	struct pair p;
@@ -644,6 +668,8 @@ int main(void)
 		cmocka_unit_test(test_recv_timeout),
 		cmocka_unit_test(test_nowait_started_message),
 		cmocka_unit_test(test_send_timeout),
+		cmocka_unit_test(test_send_nowait_timeout_blocking),
+		cmocka_unit_test(test_send_nowait_timeout_nonblocking),
 		cmocka_unit_test(test_peer_gone),
 		cmocka_unit_test(test_skip_large),
 	};
