@@ -487,14 +487,26 @@ void vu_conn_serve(struct vu_conn *c)
 		/*
 		 * After a message, a socket that the last read left empty needs
 		 * no recv to learn that it is still empty: whatever came since
-		 * keeps the (level-triggered) epoll set readable, and the next
-		 * dispatch reads it. That recv would be a third of the
-		 * syscalls of a round trip.
+		 * queued a new (edge-triggered) epoll event, and the next
+		 * dispatch reads it. That recv would be a third of the syscalls
+		 * of a round trip. Every other way out of this loop is a read
+		 * that found the socket empty, or the end of the connection:
+		 * server.c registers the socket edge triggered and relies on it.
 		 */
 		if (!m && !first && !uvfio_tp_maybe_more(&c->tp))
 			return;
-		if (!m && vu_conn_recv(c, UVFIO_TP_NOWAIT, &m))
-			return;
+		if (!m) {
+			int ret = vu_conn_recv(c, UVFIO_TP_NOWAIT, &m);
+
+			if (ret == -ENOMEM) { /* bytes may wait unread: come back */
+				uint64_t one = 1;
+				ssize_t n = write(c->srv->wake_efd, &one, sizeof(one));
+
+				(void)n;
+			}
+			if (ret)
+				return;
+		}
 		first = false;
 		vu_conn_handle(c, m);
 	}
