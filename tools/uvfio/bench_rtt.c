@@ -529,6 +529,10 @@ int bench_rtt(int argc, char **argv)
 		};
 		const struct bench_kv kv_dma[] = {
 			{ "dma_iterations", n_dma, true },
+			{ "dma_median_ns", dma.median, true },
+			{ "dma_p99_ns", dma.p99, true },
+			{ "dma_floor_median_ns", dma_floor.median, true },
+			{ "dma_floor_p99_ns", dma_floor.p99, true },
 			{ "dma_read_mibps", 1e9 / dma.median, false },
 			{ "dma_floor_mibps", 1e9 / dma_floor.median, false },
 			{ "dma_pct_of_floor", 100.0 * dma_floor.median / dma.median, false },
