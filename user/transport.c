@@ -400,8 +400,10 @@ int uvfio_tp_recv_hdr(struct uvfio_tp *tp, void *hdr, int *fds,
 			tp->rx_drained = true;
 		if (n < 0)
 			return (int)n;
-		/* A short read emptied the socket (for now). */
-		tp->rx_drained = (size_t)n < want;
+		/* A short read emptied the socket (for now) -- unless fds came
+		 * with it: a UNIX stream read stops after the skb that carries
+		 * fds, whatever follows it. */
+		tp->rx_drained = (size_t)n < want && !ngot;
 		if (ngot) {
 			if (tp->npend) { /* fds in the middle of a header */
 				uvfio_tp_close_fds(got, ngot);

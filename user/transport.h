@@ -59,10 +59,10 @@ struct uvfio_tp {
 	/* fds the receive control buffer has room for (tests lower it to
 	 * provoke MSG_CTRUNC); UVFIO_TP_MAX_FDS by default. */
 	unsigned int cmsg_fds;
-	/* The last read into the buffer was short (or found nothing): the
-	 * socket held no more at that moment. A caller woken by level-triggered
-	 * readiness may go back to waiting instead of reading again to learn
-	 * that the socket is empty. */
+	/* The last read into the buffer was short (or found nothing) and
+	 * brought no fds (a read stops after an skb with fds): the socket held
+	 * no more at that moment. A caller woken by readiness may go back to
+	 * waiting instead of reading again to learn that it is empty. */
 	bool rx_drained;
 	uint64_t nr_recvmsg; /* recvmsg calls made, for tests and benches */
 	uint64_t nr_send;    /* send/sendmsg calls made */

@@ -479,6 +479,28 @@ static void test_drained_hint(void **state)
 	assert_int_equal(hdr_id(hdr), 2);
 	assert_int_equal(uvfio_tp_skip_payload(&p.tp[1], UVFIO_TP_NOWAIT), 0);
 	assert_false(uvfio_tp_maybe_more(&p.tp[1])); /* one short read took both */
+	/* A read that brings fds stops after their skb: short, yet more may
+	 * wait behind it. */
+	{
+		int efd = eventfd(0, EFD_CLOEXEC), gotfd[1];
+
+		send_msg(&p.tp[0], 3, payload, sizeof(payload), &efd, 1);
+		send_msg(&p.tp[0], 4, payload, sizeof(payload), NULL, 0);
+		assert_int_equal(uvfio_tp_recv_hdr(&p.tp[1], hdr, gotfd, 1, &nfds,
+						   UVFIO_TP_NOWAIT), 0);
+		assert_int_equal(hdr_id(hdr), 3);
+		assert_int_equal(nfds, 1);
+		close(gotfd[0]);
+		assert_int_equal(uvfio_tp_skip_payload(&p.tp[1], UVFIO_TP_NOWAIT), 0);
+		assert_false(uvfio_tp_buffered(&p.tp[1]));
+		assert_true(uvfio_tp_maybe_more(&p.tp[1]));
+		assert_int_equal(uvfio_tp_recv_hdr(&p.tp[1], hdr, gotfd, 1, &nfds,
+						   UVFIO_TP_NOWAIT), 0);
+		assert_int_equal(hdr_id(hdr), 4);
+		assert_int_equal(uvfio_tp_skip_payload(&p.tp[1], UVFIO_TP_NOWAIT), 0);
+		assert_false(uvfio_tp_maybe_more(&p.tp[1]));
+		close(efd);
+	}
 	/* A read that fills the buffer can't tell: more may wait. */
 	for (unsigned int i = 0; i < 4; i++)
 		send_msg(&p.tp[0], (uint16_t)(10 + i), big, UVFIO_TP_RXBUF_SIZE / 2, NULL, 0);
