@@ -493,7 +493,7 @@ static ssize_t vu_write_posted(struct uvfio_client *c, uint32_t index, uint64_t 
 		vu_hdr_encode(hdr, vc->next_id++, VFIO_USER_REGION_WRITE,
 			      (uint32_t)(sizeof(req) + n),
 			      VFIO_USER_F_TYPE_COMMAND | VFIO_USER_F_NO_REPLY, 0);
-		rc = uvfio_tp_sendv(&vc->tp, iov, 3, NULL, 0, uvfio_tp_deadline(vc->tp.timeout_ms));
+		rc = uvfio_tp_sendv(&vc->tp, iov, 3, NULL, 0, UVFIO_TP_NOWAIT);
 		if (rc)
 			return vu_fail(vc, rc, "send");
 		done += n;

@@ -35,8 +35,8 @@ int vu_fail(struct vu_client *vc, int err, const char *what)
 static int vu_send(struct vu_client *vc, struct iovec *iov, int iovcnt,
 		   const int *fds, unsigned int nfds)
 {
-	int rc = uvfio_tp_sendv(&vc->tp, iov, iovcnt, fds, nfds,
-				uvfio_tp_deadline(vc->tp.timeout_ms));
+	/* NOWAIT: timeout_ms from now; the clock is read only if it must wait. */
+	int rc = uvfio_tp_sendv(&vc->tp, iov, iovcnt, fds, nfds, UVFIO_TP_NOWAIT);
 
 	return rc ? vu_fail(vc, rc, "send") : 0;
 }
@@ -305,7 +305,7 @@ int vu_call(struct vu_client *vc, uint16_t cmd, struct iovec *iov, int iovcnt,
 	id = vc->next_id++;
 	vu_hdr_encode(hdr, id, cmd, (uint32_t)plen, VFIO_USER_F_TYPE_COMMAND, 0);
 	iov[0] = (struct iovec){ hdr, sizeof(hdr) };
-	rc = uvfio_tp_sendv(&vc->tp, iov, iovcnt, fds, nfds, uvfio_tp_deadline(vc->tp.timeout_ms));
+	rc = uvfio_tp_sendv(&vc->tp, iov, iovcnt, fds, nfds, UVFIO_TP_NOWAIT);
 	if (rc == -EPIPE || rc == -ECONNRESET)
 		rc = last_words(vc, id, cmd, rc);
 	if (rc)

@@ -5,6 +5,7 @@
  * teardown that drops everything the client gave us.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,62 @@ void vu_msg_free(struct vu_msg *m)
 	if (!m)
 		return;
 	close_fds(m->fds, m->nfds);
-	free(m->payload);
+	m->nfds = 0;
+	if (m->slot_of) {
+		m->slot_of->slot_busy = false;
+		return;
+	}
+	if (m->payload != m->inl)
+		free(m->payload);
 	free(m);
+}
+
+/* The slot if it is free, else an allocated message; fds all -1. */
+static struct vu_msg *msg_new(struct vu_conn *c)
+{
+	struct vu_msg *m;
+
+	if (!c->slot_busy) {
+		m = &c->slot;
+		memset(m, 0, offsetof(struct vu_msg, inl));
+		m->slot_of = c;
+		c->slot_busy = true;
+	} else {
+		m = calloc(1, sizeof(*m));
+		if (!m)
+			return NULL;
+	}
+	for (unsigned int i = 0; i < VFIO_USER_SERVER_MAX_FDS; i++)
+		m->fds[i] = -1;
+	return m;
+}
+
+struct vu_msg *vu_msg_detach(struct vu_msg *m)
+{
+	struct vu_msg *h;
+
+	if (!m->slot_of)
+		return m;
+	h = malloc(sizeof(*h));
+	if (!h)
+		return NULL;
+	*h = *m;
+	h->slot_of = NULL;
+	h->next = NULL;
+	h->payload = h->inl;
+	if (m->len > VU_MSG_INLINE) {
+		h->payload = malloc(m->len);
+		if (!h->payload) {
+			free(h);
+			return NULL;
+		}
+	}
+	if (m->len)
+		memcpy(h->payload, m->payload, m->len);
+	/* The fds went with the copy. */
+	m->nfds = 0;
+	vu_msg_free(m);
+	return h;
 }
 
 int vu_conn_create(struct uvfio_server *srv, int fd, struct vu_conn **out)
@@ -51,9 +106,10 @@ int vu_conn_create(struct uvfio_server *srv, int fd, struct vu_conn **out)
 	/* Replies are bounded like requests: our max_data_xfer_size + overhead. */
 	c->rbuf_cap = srv->max_msg_size;
 	c->rbuf = malloc(c->rbuf_cap);
-	if (!c->rbuf) {
+	c->pbuf = malloc(srv->max_msg_size);
+	if (!c->rbuf || !c->pbuf) {
 		ret = -ENOMEM;
-		goto err_free;
+		goto err_rbuf;
 	}
 	ret = uvfio_tp_init(&c->tp, fd, srv->msg_timeout_ms);
 	if (ret)
@@ -80,8 +136,8 @@ err_send_lock:
 err_tp:
 	uvfio_tp_fini(&c->tp);
 err_rbuf:
+	free(c->pbuf);
 	free(c->rbuf);
-err_free:
 	free(c);
 	return ret;
 }
@@ -123,6 +179,7 @@ void vu_conn_destroy(struct vu_conn *c)
 	pthread_mutex_destroy(&c->send_lock);
 	uvfio_tp_fini(&c->tp);
 	close(c->fd);
+	free(c->pbuf);
 	free(c->rbuf);
 	free(c);
 }
@@ -159,8 +216,8 @@ int vu_conn_send(struct vu_conn *c, const void *hdr, const void *payload,
 	if (c->dead)
 		return -EPIPE;
 	pthread_mutex_lock(&c->send_lock);
-	ret = uvfio_tp_send(&c->tp, hdr, payload, len, fds, nfds,
-			    uvfio_tp_deadline(c->srv->msg_timeout_ms));
+	/* NOWAIT: msg_timeout_ms from now, the clock read only if it must wait. */
+	ret = uvfio_tp_send(&c->tp, hdr, payload, len, fds, nfds, UVFIO_TP_NOWAIT);
 	pthread_mutex_unlock(&c->send_lock);
 	if (ret) {
 		uvfio_log(UVFIO_LOG_INFO, c->name, "send: %s", strerror(-ret));
@@ -180,6 +237,19 @@ static void send_error(struct vu_conn *c, const struct vfio_user_header *h, int 
 	vu_conn_send(c, eh, NULL, 0, NULL, 0);
 }
 
+/* The DMA_READ reply this thread waits for, shaped so that its data can go
+ * straight to the device (spec or QEMU layout, exactly the count asked). */
+static bool dma_direct(const struct vu_conn *c, const struct vu_msg *m)
+{
+	const struct vu_rx_dst *d = &c->rx_dst;
+
+	return d->armed && !m->err && !m->nfds && vu_hdr_is_reply(&m->hdr) &&
+	       !vu_hdr_is_error(&m->hdr) && m->hdr.cmd == VFIO_USER_DMA_READ &&
+	       m->hdr.msg_id == d->id &&
+	       (m->len == sizeof(struct vfio_user_dma_region_access) + d->len ||
+		m->len == sizeof(struct vfio_user_dma_region_access_u32) + d->len);
+}
+
 int vu_conn_recv(struct vu_conn *c, uint64_t deadline, struct vu_msg **out)
 {
 	struct uvfio_server *srv = c->srv;
@@ -190,18 +260,16 @@ int vu_conn_recv(struct vu_conn *c, uint64_t deadline, struct vu_msg **out)
 	*out = NULL;
 	if (c->dead)
 		return -EPIPE;
-	m = calloc(1, sizeof(*m));
+	m = msg_new(c);
 	if (!m)
 		return -ENOMEM;
-	for (unsigned int i = 0; i < VFIO_USER_SERVER_MAX_FDS; i++)
-		m->fds[i] = -1;
 
 	ret = uvfio_tp_recv_hdr(&c->tp, raw, m->fds, VFIO_USER_SERVER_MAX_FDS,
 				&m->nfds, deadline);
 	/* Nothing arrived (or, with a deadline, nothing started in time): the
 	 * stream is intact and the connection stays. */
 	if (ret == -EAGAIN || (ret == -ETIMEDOUT && c->tp.rx_len == c->tp.rx_off)) {
-		free(m);
+		vu_msg_free(m);
 		return ret;
 	}
 	if (ret == -EMSGSIZE) {
@@ -234,26 +302,33 @@ int vu_conn_recv(struct vu_conn *c, uint64_t deadline, struct vu_msg **out)
 	if (ret && !m->err)
 		m->err = ret;
 
+	ret = 0;
 	m->len = vu_hdr_payload_len(&m->hdr);
-	if (m->len) {
+	if (m->len && dma_direct(c, m)) {
+		ret = vu_dma_recv_direct(c, m);
+	} else if (m->len) {
 		/* Bounded by max_msg_size, checked above. */
-		m->payload = malloc(m->len);
+		if (m->len <= VU_MSG_INLINE)
+			m->payload = m->inl;
+		else
+			m->payload = m->slot_of ? c->pbuf : malloc(m->len);
+		/* UVFIO_TP_NOWAIT: the message has started; a deadline is
+		 * computed only if the socket must be read. */
 		if (!m->payload) {
 			/* Can't hold it, but can skip it and keep the stream. */
 			m->err = -ENOMEM;
-			ret = uvfio_tp_skip_payload(&c->tp, uvfio_tp_deadline(srv->msg_timeout_ms));
+			ret = uvfio_tp_skip_payload(&c->tp, UVFIO_TP_NOWAIT);
 			m->len = 0;
 		} else {
-			ret = uvfio_tp_recv_payload(&c->tp, m->payload, m->len,
-						    uvfio_tp_deadline(srv->msg_timeout_ms));
+			ret = uvfio_tp_recv_payload(&c->tp, m->payload, m->len, UVFIO_TP_NOWAIT);
 		}
-		if (ret) {
-			/* A started message that doesn't complete in time: the
-			 * client is stuck or hostile; nothing can resync it. */
-			uvfio_log(UVFIO_LOG_WARN, c->name, "%s: payload: %s, dropping",
-				  vu_cmd_name(m->hdr.cmd), strerror(-ret));
-			goto dead;
-		}
+	}
+	if (ret) {
+		/* A started message that doesn't complete in time: the
+		 * client is stuck or hostile; nothing can resync it. */
+		uvfio_log(UVFIO_LOG_WARN, c->name, "%s: payload: %s, dropping",
+			  vu_cmd_name(m->hdr.cmd), strerror(-ret));
+		goto dead;
 	}
 	*out = m;
 	return 0;
@@ -328,7 +403,7 @@ void vu_conn_handle(struct vu_conn *c, struct vu_msg *m)
 		uvfio_log(ret == -EINVAL || ret == -ENOSYS ? UVFIO_LOG_INFO : UVFIO_LOG_DEBUG,
 			  c->name, "%s (id %u): %s", vu_cmd_name(h->cmd), h->msg_id,
 			  strerror(-ret));
-	else
+	else if (uvfio_log_enabled(UVFIO_LOG_TRACE)) /* no varargs call per command */
 		uvfio_log(UVFIO_LOG_TRACE, c->name, "%s (id %u) ok, %zu bytes",
 			  vu_cmd_name(h->cmd), h->msg_id, r.len);
 
@@ -360,8 +435,14 @@ bool vu_conn_route_reply(struct vu_conn *c, struct vu_msg *m)
 		if (w->id == m->hdr.msg_id && w->cmd == m->hdr.cmd)
 			break;
 	if (w) {
+		/* The device thread frees it: it can't be the slot. */
+		struct vu_msg *own = vu_msg_detach(m);
+
+		if (!own)
+			vu_msg_free(m);
 		*pp = w->next;
-		w->reply = m;
+		w->reply = own;
+		w->err = own ? 0 : -ENOMEM;
 		w->done = true;
 		pthread_cond_broadcast(&c->cond);
 	}
@@ -401,15 +482,36 @@ void vu_conn_wake(struct vu_conn *c)
 
 void vu_conn_serve(struct vu_conn *c)
 {
+	bool first = true;
 	struct vu_msg *m;
 
 	while (!c->srv->stopping && !c->dead) {
 		/* Commands queued behind a DMA wait go first: arrival order. */
 		m = vu_conn_dequeue(c);
-		if (!m && !c->dead && vu_conn_recv(c, UVFIO_TP_NOWAIT, &m))
-			m = NULL;
-		if (!m)
+		/*
+		 * After a message, a socket that the last read left empty needs
+		 * no recv to learn that it is still empty: whatever came since
+		 * queued a new (edge-triggered) epoll event, and the next
+		 * dispatch reads it. That recv would be a third of the syscalls
+		 * of a round trip. Every other way out of this loop is a read
+		 * that found the socket empty, or the end of the connection:
+		 * server.c registers the socket edge triggered and relies on it.
+		 */
+		if (!m && !first && !uvfio_tp_maybe_more(&c->tp))
 			return;
+		if (!m) {
+			int ret = vu_conn_recv(c, UVFIO_TP_NOWAIT, &m);
+
+			if (ret == -ENOMEM) { /* bytes may wait unread: come back */
+				uint64_t one = 1;
+				ssize_t n = write(c->srv->wake_efd, &one, sizeof(one));
+
+				(void)n;
+			}
+			if (ret)
+				return;
+		}
+		first = false;
 		vu_conn_handle(c, m);
 	}
 }

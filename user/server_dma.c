@@ -23,6 +23,7 @@
 
 #include <uvfio/log.h>
 
+#include "user/codec_util.h"
 #include "user/server_priv.h"
 
 /*
@@ -182,6 +183,7 @@ static int dma_chunk(struct vu_conn *c, enum dma_mode mode, uint64_t iova, uint8
 	uint8_t *pl = req + sizeof(struct vfio_user_header);
 	size_t pl_cap = req_cap - sizeof(struct vfio_user_header);
 	struct vu_dma_access a;
+	struct vu_rx_dst saved;
 	struct vu_msg *m = NULL;
 	ssize_t n;
 	int ret;
@@ -210,7 +212,17 @@ static int dma_chunk(struct vu_conn *c, enum dma_mode mode, uint64_t iova, uint8
 		c->outer_id = id;
 		c->outer_cmd = cmd;
 	}
+	/* Read data goes from the socket straight into buf. A DMA nested in
+	 * this wait (a command handled meanwhile) arms its own and puts ours
+	 * back; our reply, if it comes during that one, is copied instead. */
+	saved = c->rx_dst;
+	if (!is_write && len)
+		c->rx_dst = (struct vu_rx_dst){ .armed = true, .id = id, .iova = iova,
+						.buf = buf, .len = len };
+	else
+		c->rx_dst.armed = false;
 	ret = wait_reply(c, id, cmd, &m);
+	c->rx_dst = saved;
 	if (mode == DMA_OUTER) {
 		c->outer_waiting = false;
 		/* Kept for a wait that ended otherwise (cancelled): stale. */
@@ -241,9 +253,14 @@ got:
 		if (!ret && m->len && (a.addr != iova || a.count != len))
 			ret = -EIO;
 	} else {
-		ret = vu_dma_read_rep_parse(m->payload, m->len, c->srv->max_xfer, &a);
-		if (!ret && (a.addr != iova || a.count != len))
-			ret = -EIO;
+		if (m->direct) { /* checked, and the data is in buf already */
+			a.narrow = m->narrow;
+			ret = 0;
+		} else {
+			ret = vu_dma_read_rep_parse(m->payload, m->len, c->srv->max_xfer, &a);
+			if (!ret && (a.addr != iova || a.count != len))
+				ret = -EIO;
+		}
 		if (!ret)
 			c->dma_layout_known = true;
 		if (!ret && a.narrow && !c->dma_narrow) {
@@ -251,7 +268,7 @@ got:
 				  "client uses the u32-count DMA layout (QEMU): following it");
 			c->dma_narrow = true;
 		}
-		if (!ret && len)
+		if (!ret && len && !m->direct)
 			memcpy(buf, a.data, len);
 	}
 	if (ret == -EINVAL)
@@ -259,6 +276,32 @@ got:
 out:
 	vu_msg_free(m);
 	return ret;
+}
+
+int vu_dma_recv_direct(struct vu_conn *c, struct vu_msg *m)
+{
+	const struct vu_rx_dst *d = &c->rx_dst;
+	size_t fixed = m->len - d->len; /* 16, or 12 in QEMU's layout */
+	uint64_t count;
+	int ret;
+
+	m->payload = m->inl;
+	ret = uvfio_tp_recv_payload(&c->tp, m->inl, fixed, UVFIO_TP_NOWAIT);
+	if (ret)
+		return ret;
+	count = fixed == sizeof(struct vfio_user_dma_region_access) ? vu_ld64(m->inl, 8)
+								    : vu_ld32(m->inl, 8);
+	if (vu_ld64(m->inl, 0) != d->iova || count != d->len) {
+		m->len = 0; /* an empty reply: refused as malformed */
+		return uvfio_tp_skip_payload(&c->tp, UVFIO_TP_NOWAIT);
+	}
+	m->len = fixed;
+	ret = uvfio_tp_recv_payload(&c->tp, d->buf, d->len, UVFIO_TP_NOWAIT);
+	if (ret)
+		return ret;
+	m->direct = true;
+	m->narrow = fixed != sizeof(struct vfio_user_dma_region_access);
+	return 0;
 }
 
 int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_write)

@@ -51,14 +51,29 @@
 #define VU_QUEUE_MAX 256u
 #define VU_QUEUE_MAX_BYTES (16u << 20)
 
+/* Payloads up to this size live in the message itself (most commands). */
+#define VU_MSG_INLINE 48u
+
+/*
+ * A received message. The one being handled normally is the connection's
+ * slot (c->slot, payload in c->pbuf or inline): receiving and answering a
+ * command allocates nothing. A message received while the slot is taken (a
+ * command or reply that arrives during a DMA wait) is allocated.
+ */
 struct vu_msg {
 	struct vfio_user_header hdr;
-	uint8_t *payload; /* malloc'd; hdr.msg_size - 16 bytes, NULL if none */
+	uint8_t *payload; /* len bytes: inline, the conn's pbuf, or malloc'd */
 	size_t len;
 	int fds[VFIO_USER_SERVER_MAX_FDS]; /* owned until a handler takes one (-1) */
 	unsigned int nfds;
 	int err; /* < 0: found bad while receiving; answer with it */
+	/* A DMA_READ reply whose data went straight into the device's buffer
+	 * (c->rx_dst): payload holds only {addr, count}, already checked. */
+	bool direct;
+	bool narrow;	      /* ... in QEMU's u32-count layout */
+	struct vu_conn *slot_of; /* the conn whose slot this is, NULL: allocated */
 	struct vu_msg *next;
+	_Alignas(16) uint8_t inl[VU_MSG_INLINE]; /* aligned as malloc's */
 };
 
 /* A device thread waiting for the reply to its DMA request. */
@@ -102,6 +117,19 @@ struct vu_conn {
 	size_t rbuf_cap;
 	struct vu_iofd *iofds; /* doorbell eventfds handed out (server_iofd.c) */
 	bool told_iofd_limit;  /* logged: the client takes too few fds for them */
+	/* The message slot (see struct vu_msg) and its payload buffer. */
+	struct vu_msg slot;
+	bool slot_busy;
+	uint8_t *pbuf; /* max_msg_size */
+	/* The DMA_READ reply being waited for on this thread: its data is
+	 * received straight into buf (server_dma.c). */
+	struct vu_rx_dst {
+		bool armed;
+		uint16_t id;
+		uint64_t iova;
+		uint8_t *buf;
+		size_t len;
+	} rx_dst;
 };
 
 /* A callback registered with uvfio_server_add_fd(). */
@@ -168,8 +196,19 @@ void vu_conn_fail_waiters(struct vu_conn *c, int err);
 int vu_conn_attach(struct vu_conn *c);
 
 
+/* A message that outlives its turn on the dispatching thread (handed to a
+ * device thread): the slot's is copied to the heap. NULL: no memory. */
+struct vu_msg *vu_msg_detach(struct vu_msg *m);
+
 /* server_dma.c: the DMA space's message handler */
 int vu_conn_dma_msg(void *opaque, uint64_t iova, void *buf, size_t len, bool is_write);
+/*
+ * The payload of the DMA_READ reply c->rx_dst waits for (header in m):
+ * {addr, count} into m->payload; if they match the request, the data
+ * straight into rx_dst.buf (m->direct), else the rest is skipped (the
+ * reply is then refused as malformed). Returns 0 or a transport error.
+ */
+int vu_dma_recv_direct(struct vu_conn *c, struct vu_msg *m);
 
 /* server_iofd.c */
 /*

@@ -41,6 +41,7 @@ struct uvfio_tp {
 	bool blocking;	   /* socket without O_NONBLOCK: SO_*TIMEO are set */
 	uint32_t timeout_ms; /* bound for each blocking syscall, and for the
 				rest of a message once it has started */
+	uint64_t coarse_res_ns; /* CLOCK_MONOTONIC_COARSE's resolution, 0: unused */
 	/* Receive side. rx[rx_off, rx_len) is buffered stream data;
 	 * rx_pos is the stream offset of rx[rx_off]. */
 	uint8_t *rx;
@@ -58,7 +59,13 @@ struct uvfio_tp {
 	/* fds the receive control buffer has room for (tests lower it to
 	 * provoke MSG_CTRUNC); UVFIO_TP_MAX_FDS by default. */
 	unsigned int cmsg_fds;
+	/* The last read into the buffer was short (or found nothing) and
+	 * brought no fds (a read stops after an skb with fds): the socket held
+	 * no more at that moment. A caller woken by readiness may go back to
+	 * waiting instead of reading again to learn that it is empty. */
+	bool rx_drained;
 	uint64_t nr_recvmsg; /* recvmsg calls made, for tests and benches */
+	uint64_t nr_send;    /* send/sendmsg calls made */
 };
 
 /*
@@ -75,8 +82,11 @@ uint64_t uvfio_tp_now_ns(void);
 uint64_t uvfio_tp_deadline(uint32_t timeout_ms);
 
 /*
- * Send one message (iov[0] starts with the header) with one sendmsg; fds (at
- * most UVFIO_TP_MAX_FDS) are attached to its first byte. A partial write is
+ * Send one message (iov[0] starts with the header) with one send (one flat
+ * buffer: adjacent pieces, or a small message copied together) or one
+ * sendmsg; fds (at most UVFIO_TP_MAX_FDS) are attached to its first byte.
+ * deadline UVFIO_TP_NOWAIT means timeout_ms from now: the first try doesn't
+ * block, and the clock is read only if the message can't go at once. A partial write is
  * completed without sending the fds again. MSG_NOSIGNAL: a closed peer gives
  * -EPIPE (or -ECONNRESET), never SIGPIPE. -ETIMEDOUT when the peer does not
  * drain its socket before the deadline (the message may then be cut: the
@@ -119,6 +129,17 @@ int uvfio_tp_skip_payload(struct uvfio_tp *tp, uint64_t deadline);
 static inline bool uvfio_tp_buffered(const struct uvfio_tp *tp)
 {
 	return tp->payload_left == 0 && tp->rx_len > tp->rx_off;
+}
+
+/*
+ * Whether another message may be there without waiting: bytes are buffered,
+ * or the last read filled what it asked for (the socket may hold more).
+ * false means the socket was empty after the last read; data that came
+ * since makes it readable again, so a poll/epoll wait sees it.
+ */
+static inline bool uvfio_tp_maybe_more(const struct uvfio_tp *tp)
+{
+	return tp->rx_len > tp->rx_off || !tp->rx_drained;
 }
 
 /* Close received fds (negative entries are skipped) and mark them -1. */

@@ -371,6 +371,156 @@ static void big_payload(bool nonblock)
 static void test_big_payload_blocking(void **state) { big_payload(false); }
 static void test_big_payload_nonblocking(void **state) { big_payload(true); }
 
+/*
+ * A small message in several pieces leaves as one flat send; adjacent pieces
+ * are merged. With the socket full it waits for room (blocking, or EAGAIN
+ * and poll) and arrives intact, once, after what was queued before it.
+ */
+struct drainer {
+	int fd;
+	size_t want;
+	uint8_t *out;
+};
+
+static void *drain_slowly(void *arg)
+{
+	struct drainer *d = arg;
+	size_t got = 0;
+
+	usleep(20000);
+	while (got < d->want) {
+		ssize_t n = read(d->fd, d->out + got, d->want - got < 997 ? d->want - got : 997);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		usleep(100);
+	}
+	d->want = got;
+	return NULL;
+}
+
+static void flat_send(bool nonblock)
+{
+	uint8_t hdr[16], a[100], b[60], whole[300];
+	struct iovec iov[4];
+	struct pair p;
+	struct drainer d;
+	pthread_t th;
+	size_t fill = 0, msg;
+	uint8_t junk[4096] = { 0 };
+	int fl;
+
+	pair_open(&p, nonblock, 5000);
+	for (unsigned int i = 0; i < sizeof(whole); i++)
+		whole[i] = (uint8_t)(i * 5 + 1);
+	memcpy(a, whole + 16, sizeof(a));
+	memcpy(b, whole + 16 + sizeof(a) + 40, sizeof(b));
+	mkhdr(hdr, 3, 16 + sizeof(a) + 40 + sizeof(b));
+	memcpy(whole, hdr, 16);
+	msg = 16 + sizeof(a) + 40 + sizeof(b);
+	/* header, a, 40 bytes adjacent to each other in `whole`, b */
+	iov[0] = (struct iovec){ hdr, 16 };
+	iov[1] = (struct iovec){ a, sizeof(a) };
+	iov[2] = (struct iovec){ whole + 16 + sizeof(a), 40 };
+	iov[3] = (struct iovec){ b, sizeof(b) };
+
+	/* Fill the socket until only a few bytes fit. */
+	fl = fcntl(p.fd[0], F_GETFL);
+	fcntl(p.fd[0], F_SETFL, fl | O_NONBLOCK);
+	for (size_t step = sizeof(junk); step; step /= 2) {
+		while (write(p.fd[0], junk, step) == (ssize_t)step)
+			fill += step;
+	}
+	fcntl(p.fd[0], F_SETFL, fl);
+	d = (struct drainer){ p.fd[1], fill + msg, malloc(fill + msg) };
+	pthread_create(&th, NULL, drain_slowly, &d);
+	p.tp[0].nr_send = 0;
+	assert_int_equal(uvfio_tp_sendv(&p.tp[0], iov, 4, NULL, 0, uvfio_tp_deadline(5000)), 0);
+	assert_true(p.tp[0].nr_send >= 1);
+	pthread_join(th, NULL);
+	assert_int_equal(d.want, fill + msg);
+	assert_memory_equal(d.out + fill, whole, msg);
+	free(d.out);
+
+	/* With room, one send: no sendmsg of four pieces. */
+	p.tp[0].nr_send = 0;
+	assert_int_equal(uvfio_tp_sendv(&p.tp[0], iov, 4, NULL, 0, uvfio_tp_deadline(1000)), 0);
+	assert_int_equal(p.tp[0].nr_send, 1);
+	assert_int_equal(read(p.fd[1], d.out = malloc(msg), msg), (ssize_t)msg);
+	assert_memory_equal(d.out, whole, msg);
+	free(d.out);
+	pair_close(&p);
+}
+
+static void test_flat_send_blocking(void **state) { flat_send(false); }
+static void test_flat_send_nonblocking(void **state) { flat_send(true); }
+
+/*
+ * The drained hint: a read that found less than it asked for says the
+ * socket was empty; buffered messages or a full read say there may be more.
+ */
+static void test_drained_hint(void **state)
+{
+	uint8_t hdr[16], payload[100] = { 0 };
+	static uint8_t big[UVFIO_TP_RXBUF_SIZE * 2];
+	struct pair p;
+	unsigned int nfds;
+	int got[1];
+
+	pair_open(&p, true, 1000);
+	assert_true(uvfio_tp_maybe_more(&p.tp[1])); /* nothing read yet: unknown */
+	send_msg(&p.tp[0], 1, payload, sizeof(payload), NULL, 0);
+	send_msg(&p.tp[0], 2, payload, sizeof(payload), NULL, 0);
+	assert_int_equal(uvfio_tp_recv_hdr(&p.tp[1], hdr, got, 1, &nfds, UVFIO_TP_NOWAIT), 0);
+	assert_int_equal(uvfio_tp_skip_payload(&p.tp[1], UVFIO_TP_NOWAIT), 0);
+	assert_true(uvfio_tp_maybe_more(&p.tp[1])); /* the second is buffered */
+	assert_int_equal(uvfio_tp_recv_hdr(&p.tp[1], hdr, got, 1, &nfds, UVFIO_TP_NOWAIT), 0);
+	assert_int_equal(hdr_id(hdr), 2);
+	assert_int_equal(uvfio_tp_skip_payload(&p.tp[1], UVFIO_TP_NOWAIT), 0);
+	assert_false(uvfio_tp_maybe_more(&p.tp[1])); /* one short read took both */
+	/* A read that brings fds stops after their skb: short, yet more may
+	 * wait behind it. */
+	{
+		int efd = eventfd(0, EFD_CLOEXEC), gotfd[1];
+
+		send_msg(&p.tp[0], 3, payload, sizeof(payload), &efd, 1);
+		send_msg(&p.tp[0], 4, payload, sizeof(payload), NULL, 0);
+		assert_int_equal(uvfio_tp_recv_hdr(&p.tp[1], hdr, gotfd, 1, &nfds,
+						   UVFIO_TP_NOWAIT), 0);
+		assert_int_equal(hdr_id(hdr), 3);
+		assert_int_equal(nfds, 1);
+		close(gotfd[0]);
+		assert_int_equal(uvfio_tp_skip_payload(&p.tp[1], UVFIO_TP_NOWAIT), 0);
+		assert_false(uvfio_tp_buffered(&p.tp[1]));
+		assert_true(uvfio_tp_maybe_more(&p.tp[1]));
+		assert_int_equal(uvfio_tp_recv_hdr(&p.tp[1], hdr, gotfd, 1, &nfds,
+						   UVFIO_TP_NOWAIT), 0);
+		assert_int_equal(hdr_id(hdr), 4);
+		assert_int_equal(uvfio_tp_skip_payload(&p.tp[1], UVFIO_TP_NOWAIT), 0);
+		assert_false(uvfio_tp_maybe_more(&p.tp[1]));
+		close(efd);
+	}
+	/* A read that fills the buffer can't tell: more may wait. */
+	for (unsigned int i = 0; i < 4; i++)
+		send_msg(&p.tp[0], (uint16_t)(10 + i), big, UVFIO_TP_RXBUF_SIZE / 2, NULL, 0);
+	assert_int_equal(uvfio_tp_recv_hdr(&p.tp[1], hdr, got, 1, &nfds, UVFIO_TP_NOWAIT), 0);
+	assert_true(uvfio_tp_maybe_more(&p.tp[1]));
+	assert_int_equal(uvfio_tp_recv_payload(&p.tp[1], big, UVFIO_TP_RXBUF_SIZE / 2,
+					       UVFIO_TP_NOWAIT), 0);
+	assert_true(uvfio_tp_maybe_more(&p.tp[1]));
+	/* Nothing there: EAGAIN, and the hint says empty. */
+	for (unsigned int i = 0; i < 3; i++) {
+		assert_int_equal(uvfio_tp_recv_hdr(&p.tp[1], hdr, got, 1, &nfds,
+						   UVFIO_TP_NOWAIT), 0);
+		assert_int_equal(uvfio_tp_skip_payload(&p.tp[1], UVFIO_TP_NOWAIT), 0);
+	}
+	assert_int_equal(uvfio_tp_recv_hdr(&p.tp[1], hdr, got, 1, &nfds, UVFIO_TP_NOWAIT),
+			 -EAGAIN);
+	assert_false(uvfio_tp_maybe_more(&p.tp[1]));
+	pair_close(&p);
+}
+
 /* ---- deadlines and dead peers ------------------------------------------- */
 
 static void test_recv_timeout(void **state)
@@ -435,6 +585,30 @@ static void test_send_timeout(void **state)
 	free(buf);
 	pair_close(&p);
 }
+
+/* NOWAIT on a send means timeout_ms from now, computed only once the
+ * message can't go at once: a peer that never reads still ends it in time. */
+static void send_nowait_timeout(bool nonblock)
+{
+	size_t len = 16u << 20;
+	uint8_t *buf = calloc(1, len), hdr[16];
+	struct pair p;
+	uint64_t t0, dt;
+
+	pair_open(&p, nonblock, 150);
+	mkhdr(hdr, 1, (uint32_t)(16 + len));
+	t0 = uvfio_tp_now_ns();
+	assert_int_equal(uvfio_tp_send(&p.tp[0], hdr, buf, len, NULL, 0, UVFIO_TP_NOWAIT),
+			 -ETIMEDOUT);
+	dt = uvfio_tp_now_ns() - t0;
+	assert_true(dt >= 140000000ull);
+	assert_true(dt < 1500000000ull);
+	free(buf);
+	pair_close(&p);
+}
+
+static void test_send_nowait_timeout_blocking(void **state) { send_nowait_timeout(false); }
+static void test_send_nowait_timeout_nonblocking(void **state) { send_nowait_timeout(true); }
 
 static void test_peer_gone(void **state)
 {
@@ -510,9 +684,14 @@ int main(void)
 		cmocka_unit_test(test_partial_message),
 		cmocka_unit_test(test_big_payload_blocking),
 		cmocka_unit_test(test_big_payload_nonblocking),
+		cmocka_unit_test(test_flat_send_blocking),
+		cmocka_unit_test(test_flat_send_nonblocking),
+		cmocka_unit_test(test_drained_hint),
 		cmocka_unit_test(test_recv_timeout),
 		cmocka_unit_test(test_nowait_started_message),
 		cmocka_unit_test(test_send_timeout),
+		cmocka_unit_test(test_send_nowait_timeout_blocking),
+		cmocka_unit_test(test_send_nowait_timeout_nonblocking),
 		cmocka_unit_test(test_peer_gone),
 		cmocka_unit_test(test_skip_large),
 	};
