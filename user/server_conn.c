@@ -151,7 +151,7 @@ static void conn_detach(struct vu_conn *c)
 		return;
 	vu_iofds_release(c); /* no doorbell reaches the device after this */
 	uvfio_device_set_dma(dev, NULL);
-	uvfio_dma_destroy(c->dma); /* closes the window fds */
+	uvfio_dma_destroy(c->dma); /* unmaps every window and its backing mappings */
 	c->dma = NULL;
 	uvfio_irq_release_all(dev);
 	uvfio_device_close(dev);
