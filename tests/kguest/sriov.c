@@ -52,6 +52,13 @@ static const char *const TOKEN_C = "4e1b0fd3-7d31-4f6e-9a85-2c1f30b8d6a2";
 
 static int failures;
 static char logbuf[8192];
+/*
+ * The group-path checks open pci:BDF locations; where the kernel has the
+ * device cdev (and /dev/iommu), pci:BDF would pick the cdev, whose rules
+ * differ (one bind per device, the token judged only at bind), so they are
+ * pinned to the group there. cdev_checks() covers the cdev path.
+ */
+static const char *group_q = "";
 
 static void check(const char *name, int ok, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -533,7 +540,7 @@ static void fresh_pf(const char *pf)
 		      pf, err(ret));
 		return;
 	}
-	snprintf(loc, sizeof(loc), "pci:%s", vf);
+	snprintf(loc, sizeof(loc), "pci:%s%s", vf, group_q);
 	refused("vf-fresh-pf-no-token", loc, NULL, -EACCES, "requires a VF token");
 	refused("vf-fresh-pf-old-token", loc, TOKEN_C, -EACCES, "refused the VF token");
 	ret = sys_write("0", SYS "/%s/sriov_numvfs", pf);
@@ -541,11 +548,27 @@ static void fresh_pf(const char *pf)
 		printf("NOTE echo 0 > %s/sriov_numvfs: %s\n", pf, err(ret));
 }
 
-/* The cdev path (VFIO_DEVICE_BIND_IOMMUFD with the token, Linux 6.17+). */
+/* Whether PCI device bdf has a cdev and the kernel /dev/iommu to bind it to. */
+static int has_cdev(const char *bdf)
+{
+	char cdev[32];
+
+	find_cdev(bdf, cdev, sizeof(cdev));
+	return cdev[0] && !access("/dev/iommu", F_OK);
+}
+
+/*
+ * The cdev path for a VF (VFIO_DEVICE_BIND_IOMMUFD with the token, Linux
+ * 6.17+): the kernel judges the token at bind, through
+ * vfio_df_check_token() -> vfio_pci_core_match_token_uuid(). A second open
+ * in this process shares the bound fd (a cdev binds once), at
+ * /dev/vfio/devices/vfioX and at pci:BDF alike (pci:BDF picks the cdev
+ * where there is one): the same token is accepted, another refused.
+ */
 static void cdev_checks(const struct vf *vf, const char *token)
 {
-	struct uvfio_client *c;
-	char loc[64];
+	struct uvfio_client *c, *c2;
+	char loc[64], pci[64];
 
 	snprintf(loc, sizeof(loc), "/dev/vfio/devices/%s", vf->cdev);
 	if (!vf->cdev[0] || access(loc, F_OK) || access("/dev/iommu", F_OK)) {
@@ -557,6 +580,40 @@ static void cdev_checks(const struct vf *vf, const char *token)
 	refused("cdev-vf-no-token", loc, NULL, -EACCES, "requires a VF token");
 	refused("cdev-vf-wrong-token", loc, TOKEN_B, -EACCES, "refused the VF token");
 	c = opens("cdev-vf-right-token", loc, token, 0x8086, 0x10ca);
+	if (!c)
+		return;
+	snprintf(pci, sizeof(pci), "pci:%s", vf->bdf);
+	c2 = opens("cdev-vf-shared-right-token", pci, token, 0x8086, 0x10ca);
+	if (c2) {
+		if (strcmp(uvfio_client_backend(c2), "kernel-cdev"))
+			check("cdev-vf-shared-backend", 0, "%s: backend %s (want kernel-cdev: "
+			      "pci:BDF picks the cdev)", pci, uvfio_client_backend(c2));
+		uvfio_client_close(c2);
+	}
+	refused("cdev-vf-shared-wrong-token", pci, TOKEN_B, -EACCES,
+		"judges a VF token only when a cdev is bound");
+	refused("cdev-vf-shared-no-token", pci, NULL, -EACCES,
+		"judges a VF token only when a cdev is bound");
+	uvfio_client_close(c);
+}
+
+/*
+ * The PF through its cdev while a VF is in use (and the PF's group is
+ * closed: BIND_IOMMUFD refuses a device whose group is open): the bind
+ * needs the token as VFIO_GROUP_GET_DEVICE_FD does.
+ */
+static void cdev_pf_checks(const char *pf, const char *token)
+{
+	struct uvfio_client *c;
+	char cdev[32], loc[64];
+
+	find_cdev(pf, cdev, sizeof(cdev));
+	snprintf(loc, sizeof(loc), "/dev/vfio/devices/%s", cdev);
+	if (!has_cdev(pf))
+		return; /* cdev_checks() said why */
+	refused("cdev-pf-no-token", loc, NULL, -EACCES, "requires a VF token");
+	refused("cdev-pf-wrong-token", loc, TOKEN_B, -EACCES, "refused the VF token");
+	c = opens("cdev-pf-right-token", loc, token, 0x8086, 0x10c9);
 	if (c)
 		uvfio_client_close(c);
 }
@@ -581,13 +638,18 @@ int main(int argc, char **argv)
 	      drv, err(ret));
 	if (ret)
 		return 1;
+	if (has_cdev(pf)) {
+		group_q = "?iommu=group";
+		printf("NOTE the kernel has the device cdev: pci:BDF checks use %s, the cdev-* "
+		       "checks the cdev\n", group_q);
+	}
 	ret = find_pci(0x1234, 0x11e8, edu, sizeof(edu));
 	if (!ret)
 		ret = bind_vfio(edu, drv, sizeof(drv));
 	check("plain-bind", !ret, "edu %s: driver %s: %s", edu, drv, err(ret));
 
 	/* The PF's user: open without a token, set one with the feature. */
-	snprintf(pfloc, sizeof(pfloc), "pci:%s", pf);
+	snprintf(pfloc, sizeof(pfloc), "pci:%s%s", pf, group_q);
 	pfc = opens("pf-open", pfloc, NULL, 0x8086, 0x10c9);
 	if (!pfc)
 		return 1;
@@ -598,7 +660,7 @@ int main(int argc, char **argv)
 		uvfio_ls(uvfio, pf, vfs, NUM_VFS);
 
 	/* A VF of a vfio-pci PF: the token is required and must match. */
-	snprintf(loc, sizeof(loc), "pci:%s", vfs[0].bdf);
+	snprintf(loc, sizeof(loc), "pci:%s%s", vfs[0].bdf, group_q);
 	refused("vf-no-token", loc, NULL, -EACCES, "requires a VF token");
 	refused("vf-wrong-token", loc, TOKEN_B, -EACCES, "refused the VF token");
 	refused("vf-malformed-token", loc, "bd8d9d2b-5a5f-4f5a-a211", -EINVAL, "not a UUID");
@@ -642,6 +704,7 @@ int main(int argc, char **argv)
 	vfc2 = opens("vf-token-outlives-pf-user", loc2, TOKEN_C, 0x8086, 0x10ca);
 	if (vfc2)
 		uvfio_client_close(vfc2);
+	cdev_pf_checks(pf, TOKEN_C);
 	pfc = opens("pf-open-vfs-in-use", pfloc, TOKEN_C, 0x8086, 0x10c9);
 
 	/* VFs cannot go away under their user. */
@@ -649,7 +712,7 @@ int main(int argc, char **argv)
 
 	/* A device that is neither PF nor VF takes no token. */
 	if (edu[0]) {
-		snprintf(loc, sizeof(loc), "pci:%s", edu);
+		snprintf(loc, sizeof(loc), "pci:%s%s", edu, group_q);
 		refused("plain-token-refused", loc, TOKEN_A, -EINVAL, "refused the VF token");
 		c = opens("plain-no-token", loc, NULL, 0x1234, 0x11e8);
 		if (c) {
