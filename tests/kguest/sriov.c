@@ -105,7 +105,7 @@ static const char *err(int ret)
 	if (!ret)
 		return "0";
 	snprintf(buf[i], sizeof(buf[i]), "%s%s", ret == -EACCES ? "EACCES " : ret == -EINVAL ?
-		 "EINVAL " : ret == -ENOTTY ? "ENOTTY " : "", strerror(ret < 0 ? -ret : ret));
+		 "EINVAL " : ret == -ENOTTY ? "ENOTTY " : ret == -EBUSY ? "EBUSY " : "", strerror(ret < 0 ? -ret : ret));
 	return buf[i];
 }
 
@@ -558,17 +558,63 @@ static int has_cdev(const char *bdf)
 }
 
 /*
+ * Another process binds the cdev at loc and holds it while this one tries
+ * with the same (right) token: the kernel binds a device once (EINVAL from
+ * vfio_df_open()), after the token check; the client must not blame the
+ * token.
+ */
+static void cdev_open_elsewhere(const char *loc, const char *token)
+{
+	int ready[2], hold[2], status;
+	char b = 'n';
+	pid_t pid;
+
+	if (pipe2(ready, O_CLOEXEC) || pipe2(hold, O_CLOEXEC)) {
+		check("cdev-vf-open-elsewhere", 0, "pipe2: %s", strerror(errno));
+		return;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct uvfio_client *c = NULL;
+
+		close(ready[0]);
+		close(hold[1]);
+		b = open_dev(loc, token, &c) ? 'n' : 'y';
+		if (write(ready[1], &b, 1) == 1)
+			while (read(hold[0], &b, 1) < 0 && errno == EINTR)
+				;
+		_exit(0); /* the bound fd goes with the process */
+	}
+	close(ready[1]);
+	close(hold[0]);
+	if (pid < 0 || read(ready[0], &b, 1) != 1 || b != 'y')
+		check("cdev-vf-open-elsewhere", 0, "another process could not bind %s with %s "
+		      "(fork: %s)", loc, token, pid < 0 ? strerror(errno) : "ok");
+	else
+		refused("cdev-vf-open-elsewhere", loc, token, -EINVAL, "already open");
+	close(hold[1]);
+	close(ready[0]);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+}
+
+/*
  * The cdev path for a VF (VFIO_DEVICE_BIND_IOMMUFD with the token, Linux
  * 6.17+): the kernel judges the token at bind, through
  * vfio_df_check_token() -> vfio_pci_core_match_token_uuid(). A second open
  * in this process shares the bound fd (a cdev binds once), at
  * /dev/vfio/devices/vfioX and at pci:BDF alike (pci:BDF picks the cdev
- * where there is one): the same token is accepted, another refused.
+ * where there is one): the same token is accepted, another refused. The
+ * kernel keeps a device's group and its cdev apart: a bound cdev makes its
+ * group EBUSY, an open group its devices' cdevs; vfs[0] is open through
+ * its group here, vfs[1] not.
  */
-static void cdev_checks(const struct vf *vf, const char *token)
+static void cdev_checks(const struct vf *vfs, const char *token)
 {
+	const struct vf *vf = &vfs[1];
 	struct uvfio_client *c, *c2;
-	char loc[64], pci[64];
+	char loc[64], pci[64], grp[96];
 
 	snprintf(loc, sizeof(loc), "/dev/vfio/devices/%s", vf->cdev);
 	if (!vf->cdev[0] || access(loc, F_OK) || access("/dev/iommu", F_OK)) {
@@ -594,18 +640,28 @@ static void cdev_checks(const struct vf *vf, const char *token)
 		"judges a VF token only when a cdev is bound");
 	refused("cdev-vf-shared-no-token", pci, NULL, -EACCES,
 		"judges a VF token only when a cdev is bound");
+	snprintf(grp, sizeof(grp), "/dev/vfio/%s:%s", vf->group, vf->bdf);
+	refused("cdev-group-vf-bound", grp, token, -EBUSY, "is bound through its cdev");
 	uvfio_client_close(c);
+	cdev_open_elsewhere(loc, token);
+	if (vfs[0].cdev[0]) {
+		snprintf(loc, sizeof(loc), "/dev/vfio/devices/%s", vfs[0].cdev);
+		refused("cdev-vf-group-open", loc, token, -EBUSY, "is open in this process");
+	}
 }
 
 /*
  * The PF through its cdev while a VF is in use (and the PF's group is
  * closed: BIND_IOMMUFD refuses a device whose group is open): the bind
- * needs the token as VFIO_GROUP_GET_DEVICE_FD does.
+ * needs the token as VFIO_GROUP_GET_DEVICE_FD does. Its user sets another
+ * token through the cdev fd, which a VF's cdev bind (at pci:BDF, which
+ * picks the cdev) then needs; then `token` again.
  */
-static void cdev_pf_checks(const char *pf, const char *token)
+static void cdev_pf_checks(const char *pf, const struct vf *vf, const char *token)
 {
-	struct uvfio_client *c;
-	char cdev[32], loc[64];
+	struct uvfio_client *c, *v;
+	char cdev[32], loc[64], vfloc[64];
+	int r1, r2;
 
 	find_cdev(pf, cdev, sizeof(cdev));
 	snprintf(loc, sizeof(loc), "/dev/vfio/devices/%s", cdev);
@@ -614,8 +670,22 @@ static void cdev_pf_checks(const char *pf, const char *token)
 	refused("cdev-pf-no-token", loc, NULL, -EACCES, "requires a VF token");
 	refused("cdev-pf-wrong-token", loc, TOKEN_B, -EACCES, "refused the VF token");
 	c = opens("cdev-pf-right-token", loc, token, 0x8086, 0x10c9);
-	if (c)
-		uvfio_client_close(c);
+	if (!c)
+		return;
+	r1 = token_feature(c, VFIO_DEVICE_FEATURE_SET, TOKEN_A, 16);
+	snprintf(vfloc, sizeof(vfloc), "pci:%s", vf->bdf);
+	refused("cdev-vf-token-from-cdev-pf-old", vfloc, token, -EACCES, "refused the VF token");
+	v = opens("cdev-vf-token-from-cdev-pf", vfloc, TOKEN_A, 0x8086, 0x10ca);
+	if (v) {
+		if (strcmp(uvfio_client_backend(v), "kernel-cdev"))
+			check("cdev-vf-token-from-cdev-pf-backend", 0, "%s: backend %s (want "
+			      "kernel-cdev)", vfloc, uvfio_client_backend(v));
+		uvfio_client_close(v);
+	}
+	r2 = token_feature(c, VFIO_DEVICE_FEATURE_SET, token, 16);
+	check("cdev-pf-token-set", r1 == 0 && r2 == 0, "PF at %s: SET %s: %s, SET %s again: "
+	      "%s (want 0, 0)", loc, TOKEN_A, err(r1), token, err(r2));
+	uvfio_client_close(c);
 }
 
 int main(int argc, char **argv)
@@ -696,7 +766,7 @@ int main(int argc, char **argv)
 	vfc2 = opens("vf-new-token", loc2, TOKEN_C, 0x8086, 0x10ca);
 	if (vfc2)
 		uvfio_client_close(vfc2);
-	cdev_checks(&vfs[1], TOKEN_C);
+	cdev_checks(vfs, TOKEN_C);
 
 	/* The PF's user leaves: the token stays, and is still required. */
 	uvfio_client_close(pfc);
@@ -704,7 +774,7 @@ int main(int argc, char **argv)
 	vfc2 = opens("vf-token-outlives-pf-user", loc2, TOKEN_C, 0x8086, 0x10ca);
 	if (vfc2)
 		uvfio_client_close(vfc2);
-	cdev_pf_checks(pf, TOKEN_C);
+	cdev_pf_checks(pf, &vfs[1], TOKEN_C);
 	pfc = opens("pf-open-vfs-in-use", pfloc, TOKEN_C, 0x8086, 0x10c9);
 
 	/* VFs cannot go away under their user. */

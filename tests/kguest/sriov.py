@@ -52,7 +52,9 @@ EXPECTED = [
 # In sriov.c's cdev_checks() and cdev_pf_checks(), required when the kernel has the cdev token.
 CDEV = ["cdev-vf-no-token", "cdev-vf-wrong-token", "cdev-vf-right-token",
         "cdev-vf-shared-right-token", "cdev-vf-shared-wrong-token", "cdev-vf-shared-no-token",
-        "cdev-pf-no-token", "cdev-pf-wrong-token", "cdev-pf-right-token"]
+        "cdev-group-vf-bound", "cdev-vf-open-elsewhere", "cdev-vf-group-open",
+        "cdev-pf-no-token", "cdev-pf-wrong-token", "cdev-pf-right-token",
+        "cdev-vf-token-from-cdev-pf-old", "cdev-vf-token-from-cdev-pf", "cdev-pf-token-set"]
 
 
 def kernel_has_cdev_token(k):
