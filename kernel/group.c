@@ -66,9 +66,20 @@ int kvfio_group_get(const struct kvfio_target *t, struct kvfio_group **out)
 	strcpy(g->name, t->group);
 	g->fd = open(t->group_path, O_RDWR | O_CLOEXEC);
 	if (g->fd < 0) {
+		const struct kvfio_handle *h;
+
 		ret = -errno;
-		uvfio_log(UVFIO_LOG_ERR, who, "open %s: %s%s", t->group_path, strerror(-ret),
-			  ret == -EBUSY ? " (another process has the group open)" : "");
+		/* EBUSY: the group is open elsewhere, or (cdev kernels) a
+		 * device of it is bound through its cdev, maybe by us. */
+		if (ret == -EBUSY && (h = kvfio_handle_in_group(t->group, true)))
+			uvfio_log(UVFIO_LOG_ERR, who, "open %s: %s: %s of this group is bound "
+				  "through its cdev in this process (as %s): the kernel refuses a "
+				  "group while a device of it is bound through its cdev", t->group_path,
+				  strerror(-ret), h->device[0] ? h->device : "a device", h->name);
+		else
+			uvfio_log(UVFIO_LOG_ERR, who, "open %s: %s%s", t->group_path, strerror(-ret),
+				  ret == -EBUSY ? " (another process has the group open, or has a "
+				  "device of it bound through its cdev)" : "");
 		goto err_free;
 	}
 	if (ioctl(g->fd, VFIO_GROUP_GET_STATUS, &st)) {

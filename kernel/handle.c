@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <uvfio/log.h>
@@ -49,10 +50,83 @@ static void cdev_device(const struct kvfio_target *t, char *out, size_t len)
 		kvfio_readlink_base(path, out, len);
 }
 
+/* The IOMMU group of the device behind a cdev node ("" if none). */
+static void cdev_group(const struct kvfio_target *t, char *out, size_t len)
+{
+	const char *node = strrchr(t->cdev_path, '/');
+	char path[512];
+
+	out[0] = 0;
+	if (t->group[0]) {
+		snprintf(out, len, "%s", t->group);
+		return;
+	}
+	if (node && !kvfio_path(path, sizeof(path), "%s/class/vfio-dev/%s/device/iommu_group",
+				kvfio_sysfs_root(), node + 1))
+		kvfio_readlink_base(path, out, len);
+}
+
+/* The running kernel is major.minor or newer (uname). */
+static bool kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
+
+/*
+ * VFIO_DEVICE_BIND_IOMMUFD failed with ret: log one line saying why, as far
+ * as sysfs, the kernel's version and this process's open devices tell.
+ * Returns the errno to report.
+ */
+static int bind_failed(struct kvfio_handle *h, const struct kvfio_target *t,
+		       const uint8_t *tok, int ret)
+{
+	const struct kvfio_handle *other;
+	char dev[KVFIO_NAME_MAX], grp[32], msg[1024];
+
+	cdev_device(t, dev, sizeof(dev));
+	cdev_group(t, grp, sizeof(grp));
+	msg[0] = 0;
+	if (dev[0] && kvfio_vf_token_refusal(dev, ret, tok != NULL, msg, sizeof(msg))) {
+		/* vfio-pci's VF token rules (BIND_IOMMUFD, Linux 6.17+). */
+	} else if (ret == -EINVAL && tok && !kernel_at_least(6, 17)) {
+		snprintf(msg, sizeof(msg), "the kernel refused the VF token: before Linux 6.17 "
+			 "VFIO_DEVICE_BIND_IOMMUFD takes none; open the device through its group "
+			 "(?iommu=group)");
+	} else if (ret == -EINVAL) {
+		/* vfio_df_open(): a cdev opens a device only if nothing has it open. */
+		snprintf(msg, sizeof(msg), "%s is already open elsewhere (another process's cdev "
+			 "or a device fd from its group): the kernel binds a device's cdev only "
+			 "while nothing else has the device open", dev[0] ? dev : t->cdev_path);
+	} else if (ret == -EBUSY && grp[0] && (other = kvfio_handle_in_group(grp, false))) {
+		/* vfio_device_block_group(): the group is open. */
+		snprintf(msg, sizeof(msg), "its IOMMU group %s is open in this process (%s is "
+			 "open through it as %s): the kernel binds a device's cdev only while its "
+			 "group is closed", grp, other->device, other->name);
+	} else if (t->group[0] && strncmp(t->group, "noiommu-", 8) &&
+		   kvfio_group_viability(t->group, msg, sizeof(msg)) > 0) {
+		/* iommufd refuses to own DMA of a group that a host driver
+		 * shares: name that device, as the group path does. */
+		ret = -EBUSY; /* as the group path reports it */
+	} else if (ret == -EBUSY && grp[0]) {
+		snprintf(msg, sizeof(msg), "its IOMMU group %s is open, by another process "
+			 "(/dev/vfio/%s): the kernel binds a device's cdev only while its group "
+			 "is closed", grp, grp);
+	} else {
+		msg[0] = 0;
+	}
+	uvfio_log(UVFIO_LOG_ERR, h->name, "VFIO_DEVICE_BIND_IOMMUFD (%s): %s%s%s", t->cdev_path,
+		  strerror(-ret), msg[0] ? ": " : "", msg);
+	return ret;
+}
+
 static int open_cdev(struct kvfio_handle *h, const struct kvfio_target *t,
 		     const uint8_t *tok)
 {
-	char dev[KVFIO_NAME_MAX], msg[1024];
 	int ret;
 
 	h->fd = open(t->cdev_path, O_RDWR | O_CLOEXEC);
@@ -64,26 +138,17 @@ static int open_cdev(struct kvfio_handle *h, const struct kvfio_target *t,
 	ret = kvfio_iommufd_get(&h->iommufd);
 	if (ret)
 		goto err_close;
-	ret = kvfio_iommufd_bind(h->iommufd, h->fd, tok, h->name);
+	ret = kvfio_iommufd_bind(h->iommufd, h->fd, tok);
 	if (ret) {
-		/* vfio-pci's VF token rules (BIND_IOMMUFD, Linux 6.17+). */
-		cdev_device(t, dev, sizeof(dev));
-		if (dev[0] && kvfio_vf_token_refusal(dev, ret, tok != NULL, msg, sizeof(msg)))
-			uvfio_log(UVFIO_LOG_ERR, h->name, "%s", msg);
-		else if (ret == -EINVAL && tok)
-			uvfio_log(UVFIO_LOG_ERR, h->name, "the kernel refused the VF token: before "
-				  "Linux 6.17 VFIO_DEVICE_BIND_IOMMUFD takes none; open the device "
-				  "through its group (?iommu=group)");
-		/* iommufd refuses to own DMA of a group that a host driver
-		 * shares: name that device, as the group path does. */
-		else if (t->group[0] && strncmp(t->group, "noiommu-", 8) &&
-		    kvfio_group_viability(t->group, msg, sizeof(msg)) > 0) {
-			uvfio_log(UVFIO_LOG_ERR, h->name, "%s", msg);
-			ret = -EBUSY; /* as the group path reports it */
-		}
+		ret = bind_failed(h, t, tok, ret);
 		goto err_put;
 	}
+	ret = kvfio_iommufd_attach(h->iommufd, h->fd, h->name);
+	if (ret)
+		goto err_put;
 	h->cdev = true;
+	cdev_device(t, h->device, sizeof(h->device));
+	cdev_group(t, h->iommu_group, sizeof(h->iommu_group));
 	return 0;
 
 err_put:
@@ -114,6 +179,8 @@ static int open_group(struct kvfio_handle *h, const struct kvfio_target *t,
 		return ret;
 	}
 	h->fd = ret;
+	snprintf(h->device, sizeof(h->device), "%s", t->device);
+	snprintf(h->iommu_group, sizeof(h->iommu_group), "%s", t->group);
 	return 0;
 }
 
@@ -229,6 +296,14 @@ void kvfio_handle_put(struct kvfio_handle *h)
 	kvfio_iommufd_put(h->iommufd);
 	pthread_mutex_unlock(&registry_lock);
 	free(h);
+}
+
+const struct kvfio_handle *kvfio_handle_in_group(const char *group, bool cdev)
+{
+	for (const struct kvfio_handle *h = handles; h; h = h->next)
+		if (h->cdev == cdev && h->iommu_group[0] && !strcmp(h->iommu_group, group))
+			return h;
+	return NULL;
 }
 
 unsigned int kvfio_handle_count(void)

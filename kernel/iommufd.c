@@ -151,32 +151,33 @@ struct kvfio_bind_iommufd_token {
 	__aligned_u64 token_uuid_ptr;
 };
 
-int kvfio_iommufd_bind(struct kvfio_iommufd *ctx, int devfd, const uint8_t *vf_token,
-		       const char *who)
+int kvfio_iommufd_bind(struct kvfio_iommufd *ctx, int devfd, const uint8_t *vf_token)
 {
 	struct kvfio_bind_iommufd_token bind = {
 		.argsz = sizeof(struct vfio_device_bind_iommufd),
 		.iommufd = ctx->fd,
 	};
-	struct vfio_device_attach_iommufd_pt attach = {
-		.argsz = sizeof(attach),
-		.pt_id = ctx->ioas,
-	};
-	int ret;
 
 	if (vf_token) {
 		bind.argsz = sizeof(bind);
 		bind.flags = KVFIO_BIND_FLAG_TOKEN;
 		bind.token_uuid_ptr = (uintptr_t)vf_token;
 	}
-	if (ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind)) {
-		ret = -errno;
-		/* EPERM: iommufd could not claim the group's DMA (another device
-		 * of it is on a host driver), or a noiommu cdev without
-		 * CAP_SYS_RAWIO; the caller explains the first. */
-		uvfio_log(UVFIO_LOG_ERR, who, "VFIO_DEVICE_BIND_IOMMUFD: %s", strerror(-ret));
-		return ret;
-	}
+	/* EACCES/EINVAL: the VF token; EINVAL: the device is open elsewhere;
+	 * EBUSY: its group is open; EPERM: iommufd could not claim the
+	 * group's DMA (another device of it is on a host driver), or a
+	 * noiommu cdev without CAP_SYS_RAWIO. handle.c tells them apart. */
+	return ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind) ? -errno : 0;
+}
+
+int kvfio_iommufd_attach(struct kvfio_iommufd *ctx, int devfd, const char *who)
+{
+	struct vfio_device_attach_iommufd_pt attach = {
+		.argsz = sizeof(attach),
+		.pt_id = ctx->ioas,
+	};
+	int ret;
+
 	if (ioctl(devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach)) {
 		ret = -errno;
 		uvfio_log(UVFIO_LOG_ERR, who, "VFIO_DEVICE_ATTACH_IOMMUFD_PT (ioas %u): %s",

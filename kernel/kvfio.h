@@ -207,10 +207,12 @@ struct kvfio_iommufd;
 
 int kvfio_iommufd_get(struct kvfio_iommufd **out);
 void kvfio_iommufd_put(struct kvfio_iommufd *ctx);
-/* BIND_IOMMUFD then ATTACH_IOMMUFD_PT to the IOAS; refreshes the ranges. */
-/* vf_token: 16 bytes (VFIO_DEVICE_BIND_FLAG_TOKEN, Linux 6.17+) or NULL. */
-int kvfio_iommufd_bind(struct kvfio_iommufd *ctx, int devfd, const uint8_t *vf_token,
-		       const char *who);
+/* VFIO_DEVICE_BIND_IOMMUFD: 0 or -errno, NOT logged (the caller says why;
+ * the kernel gives only the errno). vf_token: 16 bytes
+ * (VFIO_DEVICE_BIND_FLAG_TOKEN, Linux 6.17+) or NULL. */
+int kvfio_iommufd_bind(struct kvfio_iommufd *ctx, int devfd, const uint8_t *vf_token);
+/* ATTACH_IOMMUFD_PT to the IOAS, then refreshes the ranges; logs errors. */
+int kvfio_iommufd_attach(struct kvfio_iommufd *ctx, int devfd, const char *who);
 int kvfio_iommufd_dma_map(struct kvfio_iommufd *ctx, uint64_t iova, uint64_t size,
 			  void *vaddr, uint32_t prot, const char *who);
 int kvfio_iommufd_dma_unmap(struct kvfio_iommufd *ctx, uint64_t iova,
@@ -229,6 +231,8 @@ struct kvfio_handle {
 	struct kvfio_iommufd *iommufd;	/* cdev */
 	bool has_token;			/* opened (cdev: bound) with vf_token */
 	uint8_t vf_token[16];
+	char device[KVFIO_NAME_MAX];	/* "" if unknown */
+	char iommu_group[32];		/* the device's group, "" if unknown */
 	unsigned int refs;
 	struct kvfio_handle *next;
 };
@@ -243,6 +247,14 @@ int kvfio_handle_dma_unmap(struct kvfio_handle *h, uint64_t iova, uint64_t size,
 			   uint64_t *unmapped);
 /* Number of open handles (tests: everything released after close). */
 unsigned int kvfio_handle_count(void);
+/*
+ * A device of IOMMU group `group` that this process has open through its
+ * cdev (cdev true) or through the group (false), or NULL. The kernel keeps
+ * the two apart: a bound cdev makes its group's open EBUSY, an open group
+ * its devices' cdev binds. Callers hold the registry lock (group.c, while
+ * opening a group).
+ */
+const struct kvfio_handle *kvfio_handle_in_group(const char *group, bool cdev);
 
 /* ---- device.c ----------------------------------------------------------- */
 

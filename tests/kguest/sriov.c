@@ -52,6 +52,13 @@ static const char *const TOKEN_C = "4e1b0fd3-7d31-4f6e-9a85-2c1f30b8d6a2";
 
 static int failures;
 static char logbuf[8192];
+/*
+ * The group-path checks open pci:BDF locations; where the kernel has the
+ * device cdev (and /dev/iommu), pci:BDF would pick the cdev, whose rules
+ * differ (one bind per device, the token judged only at bind), so they are
+ * pinned to the group there. cdev_checks() covers the cdev path.
+ */
+static const char *group_q = "";
 
 static void check(const char *name, int ok, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -98,7 +105,7 @@ static const char *err(int ret)
 	if (!ret)
 		return "0";
 	snprintf(buf[i], sizeof(buf[i]), "%s%s", ret == -EACCES ? "EACCES " : ret == -EINVAL ?
-		 "EINVAL " : ret == -ENOTTY ? "ENOTTY " : "", strerror(ret < 0 ? -ret : ret));
+		 "EINVAL " : ret == -ENOTTY ? "ENOTTY " : ret == -EBUSY ? "EBUSY " : "", strerror(ret < 0 ? -ret : ret));
 	return buf[i];
 }
 
@@ -533,7 +540,7 @@ static void fresh_pf(const char *pf)
 		      pf, err(ret));
 		return;
 	}
-	snprintf(loc, sizeof(loc), "pci:%s", vf);
+	snprintf(loc, sizeof(loc), "pci:%s%s", vf, group_q);
 	refused("vf-fresh-pf-no-token", loc, NULL, -EACCES, "requires a VF token");
 	refused("vf-fresh-pf-old-token", loc, TOKEN_C, -EACCES, "refused the VF token");
 	ret = sys_write("0", SYS "/%s/sriov_numvfs", pf);
@@ -541,11 +548,73 @@ static void fresh_pf(const char *pf)
 		printf("NOTE echo 0 > %s/sriov_numvfs: %s\n", pf, err(ret));
 }
 
-/* The cdev path (VFIO_DEVICE_BIND_IOMMUFD with the token, Linux 6.17+). */
-static void cdev_checks(const struct vf *vf, const char *token)
+/* Whether PCI device bdf has a cdev and the kernel /dev/iommu to bind it to. */
+static int has_cdev(const char *bdf)
 {
-	struct uvfio_client *c;
-	char loc[64];
+	char cdev[32];
+
+	find_cdev(bdf, cdev, sizeof(cdev));
+	return cdev[0] && !access("/dev/iommu", F_OK);
+}
+
+/*
+ * Another process binds the cdev at loc and holds it while this one tries
+ * with the same (right) token: the kernel binds a device once (EINVAL from
+ * vfio_df_open()), after the token check; the client must not blame the
+ * token.
+ */
+static void cdev_open_elsewhere(const char *loc, const char *token)
+{
+	int ready[2], hold[2], status;
+	char b = 'n';
+	pid_t pid;
+
+	if (pipe2(ready, O_CLOEXEC) || pipe2(hold, O_CLOEXEC)) {
+		check("cdev-vf-open-elsewhere", 0, "pipe2: %s", strerror(errno));
+		return;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct uvfio_client *c = NULL;
+
+		close(ready[0]);
+		close(hold[1]);
+		b = open_dev(loc, token, &c) ? 'n' : 'y';
+		if (write(ready[1], &b, 1) == 1)
+			while (read(hold[0], &b, 1) < 0 && errno == EINTR)
+				;
+		_exit(0); /* the bound fd goes with the process */
+	}
+	close(ready[1]);
+	close(hold[0]);
+	if (pid < 0 || read(ready[0], &b, 1) != 1 || b != 'y')
+		check("cdev-vf-open-elsewhere", 0, "another process could not bind %s with %s "
+		      "(fork: %s)", loc, token, pid < 0 ? strerror(errno) : "ok");
+	else
+		refused("cdev-vf-open-elsewhere", loc, token, -EINVAL, "already open");
+	close(hold[1]);
+	close(ready[0]);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+}
+
+/*
+ * The cdev path for a VF (VFIO_DEVICE_BIND_IOMMUFD with the token, Linux
+ * 6.17+): the kernel judges the token at bind, through
+ * vfio_df_check_token() -> vfio_pci_core_match_token_uuid(). A second open
+ * in this process shares the bound fd (a cdev binds once), at
+ * /dev/vfio/devices/vfioX and at pci:BDF alike (pci:BDF picks the cdev
+ * where there is one): the same token is accepted, another refused. The
+ * kernel keeps a device's group and its cdev apart: a bound cdev makes its
+ * group EBUSY, an open group its devices' cdevs; vfs[0] is open through
+ * its group here, vfs[1] not.
+ */
+static void cdev_checks(const struct vf *vfs, const char *token)
+{
+	const struct vf *vf = &vfs[1];
+	struct uvfio_client *c, *c2;
+	char loc[64], pci[64], grp[96];
 
 	snprintf(loc, sizeof(loc), "/dev/vfio/devices/%s", vf->cdev);
 	if (!vf->cdev[0] || access(loc, F_OK) || access("/dev/iommu", F_OK)) {
@@ -557,8 +626,66 @@ static void cdev_checks(const struct vf *vf, const char *token)
 	refused("cdev-vf-no-token", loc, NULL, -EACCES, "requires a VF token");
 	refused("cdev-vf-wrong-token", loc, TOKEN_B, -EACCES, "refused the VF token");
 	c = opens("cdev-vf-right-token", loc, token, 0x8086, 0x10ca);
-	if (c)
-		uvfio_client_close(c);
+	if (!c)
+		return;
+	snprintf(pci, sizeof(pci), "pci:%s", vf->bdf);
+	c2 = opens("cdev-vf-shared-right-token", pci, token, 0x8086, 0x10ca);
+	if (c2) {
+		if (strcmp(uvfio_client_backend(c2), "kernel-cdev"))
+			check("cdev-vf-shared-backend", 0, "%s: backend %s (want kernel-cdev: "
+			      "pci:BDF picks the cdev)", pci, uvfio_client_backend(c2));
+		uvfio_client_close(c2);
+	}
+	refused("cdev-vf-shared-wrong-token", pci, TOKEN_B, -EACCES,
+		"judges a VF token only when a cdev is bound");
+	refused("cdev-vf-shared-no-token", pci, NULL, -EACCES,
+		"judges a VF token only when a cdev is bound");
+	snprintf(grp, sizeof(grp), "/dev/vfio/%s:%s", vf->group, vf->bdf);
+	refused("cdev-group-vf-bound", grp, token, -EBUSY, "is bound through its cdev");
+	uvfio_client_close(c);
+	cdev_open_elsewhere(loc, token);
+	if (vfs[0].cdev[0]) {
+		snprintf(loc, sizeof(loc), "/dev/vfio/devices/%s", vfs[0].cdev);
+		refused("cdev-vf-group-open", loc, token, -EBUSY, "is open in this process");
+	}
+}
+
+/*
+ * The PF through its cdev while a VF is in use (and the PF's group is
+ * closed: BIND_IOMMUFD refuses a device whose group is open): the bind
+ * needs the token as VFIO_GROUP_GET_DEVICE_FD does. Its user sets another
+ * token through the cdev fd, which a VF's cdev bind (at pci:BDF, which
+ * picks the cdev) then needs; then `token` again.
+ */
+static void cdev_pf_checks(const char *pf, const struct vf *vf, const char *token)
+{
+	struct uvfio_client *c, *v;
+	char cdev[32], loc[64], vfloc[64];
+	int r1, r2;
+
+	find_cdev(pf, cdev, sizeof(cdev));
+	snprintf(loc, sizeof(loc), "/dev/vfio/devices/%s", cdev);
+	if (!has_cdev(pf))
+		return; /* cdev_checks() said why */
+	refused("cdev-pf-no-token", loc, NULL, -EACCES, "requires a VF token");
+	refused("cdev-pf-wrong-token", loc, TOKEN_B, -EACCES, "refused the VF token");
+	c = opens("cdev-pf-right-token", loc, token, 0x8086, 0x10c9);
+	if (!c)
+		return;
+	r1 = token_feature(c, VFIO_DEVICE_FEATURE_SET, TOKEN_A, 16);
+	snprintf(vfloc, sizeof(vfloc), "pci:%s", vf->bdf);
+	refused("cdev-vf-token-from-cdev-pf-old", vfloc, token, -EACCES, "refused the VF token");
+	v = opens("cdev-vf-token-from-cdev-pf", vfloc, TOKEN_A, 0x8086, 0x10ca);
+	if (v) {
+		if (strcmp(uvfio_client_backend(v), "kernel-cdev"))
+			check("cdev-vf-token-from-cdev-pf-backend", 0, "%s: backend %s (want "
+			      "kernel-cdev)", vfloc, uvfio_client_backend(v));
+		uvfio_client_close(v);
+	}
+	r2 = token_feature(c, VFIO_DEVICE_FEATURE_SET, token, 16);
+	check("cdev-pf-token-set", r1 == 0 && r2 == 0, "PF at %s: SET %s: %s, SET %s again: "
+	      "%s (want 0, 0)", loc, TOKEN_A, err(r1), token, err(r2));
+	uvfio_client_close(c);
 }
 
 int main(int argc, char **argv)
@@ -581,13 +708,18 @@ int main(int argc, char **argv)
 	      drv, err(ret));
 	if (ret)
 		return 1;
+	if (has_cdev(pf)) {
+		group_q = "?iommu=group";
+		printf("NOTE the kernel has the device cdev: pci:BDF checks use %s, the cdev-* "
+		       "checks the cdev\n", group_q);
+	}
 	ret = find_pci(0x1234, 0x11e8, edu, sizeof(edu));
 	if (!ret)
 		ret = bind_vfio(edu, drv, sizeof(drv));
 	check("plain-bind", !ret, "edu %s: driver %s: %s", edu, drv, err(ret));
 
 	/* The PF's user: open without a token, set one with the feature. */
-	snprintf(pfloc, sizeof(pfloc), "pci:%s", pf);
+	snprintf(pfloc, sizeof(pfloc), "pci:%s%s", pf, group_q);
 	pfc = opens("pf-open", pfloc, NULL, 0x8086, 0x10c9);
 	if (!pfc)
 		return 1;
@@ -598,7 +730,7 @@ int main(int argc, char **argv)
 		uvfio_ls(uvfio, pf, vfs, NUM_VFS);
 
 	/* A VF of a vfio-pci PF: the token is required and must match. */
-	snprintf(loc, sizeof(loc), "pci:%s", vfs[0].bdf);
+	snprintf(loc, sizeof(loc), "pci:%s%s", vfs[0].bdf, group_q);
 	refused("vf-no-token", loc, NULL, -EACCES, "requires a VF token");
 	refused("vf-wrong-token", loc, TOKEN_B, -EACCES, "refused the VF token");
 	refused("vf-malformed-token", loc, "bd8d9d2b-5a5f-4f5a-a211", -EINVAL, "not a UUID");
@@ -634,7 +766,7 @@ int main(int argc, char **argv)
 	vfc2 = opens("vf-new-token", loc2, TOKEN_C, 0x8086, 0x10ca);
 	if (vfc2)
 		uvfio_client_close(vfc2);
-	cdev_checks(&vfs[1], TOKEN_C);
+	cdev_checks(vfs, TOKEN_C);
 
 	/* The PF's user leaves: the token stays, and is still required. */
 	uvfio_client_close(pfc);
@@ -642,6 +774,7 @@ int main(int argc, char **argv)
 	vfc2 = opens("vf-token-outlives-pf-user", loc2, TOKEN_C, 0x8086, 0x10ca);
 	if (vfc2)
 		uvfio_client_close(vfc2);
+	cdev_pf_checks(pf, &vfs[1], TOKEN_C);
 	pfc = opens("pf-open-vfs-in-use", pfloc, TOKEN_C, 0x8086, 0x10c9);
 
 	/* VFs cannot go away under their user. */
@@ -649,7 +782,7 @@ int main(int argc, char **argv)
 
 	/* A device that is neither PF nor VF takes no token. */
 	if (edu[0]) {
-		snprintf(loc, sizeof(loc), "pci:%s", edu);
+		snprintf(loc, sizeof(loc), "pci:%s%s", edu, group_q);
 		refused("plain-token-refused", loc, TOKEN_A, -EINVAL, "refused the VF token");
 		c = opens("plain-no-token", loc, NULL, 0x1234, 0x11e8);
 		if (c) {

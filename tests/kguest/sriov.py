@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """SR-IOV and the VF token on the real kernel, through our client.
 
-  sriov.py --sriov BIN [--uvfio BIN] [--timeout S]
+  sriov.py --sriov BIN [--uvfio BIN] [--kernel sid|72] [--timeout S]
 
 QEMU 11 from the Debian sid chroot (tests/guest/sid-chroot.sh; the host's
-QEMU 7.2 has no igb) boots the sid kernel (kernel-sid.sh: vfio-pci with
-PCI_IOV) on q35 behind intel-iommu, so that each VF gets an IOMMU group of
+QEMU 7.2 has no igb) boots a kernel with vfio-pci and PCI_IOV on q35 behind
+intel-iommu: --kernel sid (default) the sid chroot's (kernel-sid.sh; VFIO
+as modules, no IOMMUFD), --kernel 72 our own from sid's linux-source-7.2
+(kernel-72.sh; all built in, with IOMMUFD and the device cdev, so the
+cdev checks run). Each VF gets an IOMMU group of
 its own, with QEMU's igb (an SR-IOV PF, 8086:10c9, up to 8 VFs 8086:10ca)
 behind a PCIe root port and an edu (neither PF nor VF). The guest's /init
-(init.sh, kguest.mode=sriov) loads vfio-pci with enable_sriov=1 and runs
+(init.sh, kguest.mode=sriov) loads vfio-pci with enable_sriov=1 (built in:
+vfio_pci.enable_sriov=1 on the kernel command line) and runs
 kguest-sriov (sriov.c, static, on our client API), which binds the PF,
 sets a VF token with VFIO_DEVICE_FEATURE_PCI_VF_TOKEN, enables VFs and
 opens them with the right token, a wrong one and none. Every check name
@@ -45,7 +49,12 @@ EXPECTED = [
     "vfs-disable-while-open", "plain-token-refused", "plain-no-token",
     "plain-token-feature", "vf-fresh-pf-no-token", "vf-fresh-pf-old-token", "kguest-sriov",
 ]
-CDEV = ["cdev-vf-no-token", "cdev-vf-wrong-token", "cdev-vf-right-token"]
+# In sriov.c's cdev_checks() and cdev_pf_checks(), required when the kernel has the cdev token.
+CDEV = ["cdev-vf-no-token", "cdev-vf-wrong-token", "cdev-vf-right-token",
+        "cdev-vf-shared-right-token", "cdev-vf-shared-wrong-token", "cdev-vf-shared-no-token",
+        "cdev-group-vf-bound", "cdev-vf-open-elsewhere", "cdev-vf-group-open",
+        "cdev-pf-no-token", "cdev-pf-wrong-token", "cdev-pf-right-token",
+        "cdev-vf-token-from-cdev-pf-old", "cdev-vf-token-from-cdev-pf", "cdev-pf-token-set"]
 
 
 def kernel_has_cdev_token(k):
@@ -62,6 +71,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sriov", required=True, help="kguest-sriov (static)")
     ap.add_argument("--uvfio", help="a static uvfio, for `uvfio ls` in the guest")
+    ap.add_argument("--kernel", choices=["sid", "72"], default="sid",
+                    help="sid: the sid chroot's kernel (modules, no IOMMUFD); 72: ours from "
+                         "linux-source-7.2 (built in, IOMMUFD + cdev)")
     ap.add_argument("--timeout", type=float, default=180, help="guest run, seconds")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -75,19 +87,21 @@ def main():
     qver = subprocess.run(["chroot", chroot, "qemu-system-x86_64", "--version"],
                           stdout=subprocess.PIPE, text=True).stdout.split("\n")[0]
     t = time.monotonic()
-    p = subprocess.run([os.path.join(HERE, "kernel-sid.sh"), chroot], stdout=subprocess.PIPE,
-                       text=True)
+    script = {"sid": "kernel-sid.sh", "72": "kernel-72.sh"}[args.kernel]
+    p = subprocess.run([os.path.join(HERE, script), chroot], stdout=subprocess.PIPE, text=True)
     if p.returncode != 0:
-        sys.exit(f"kernel-sid.sh failed (exit {p.returncode})")
+        sys.exit(f"{script} failed (exit {p.returncode})")
     k = p.stdout.strip().splitlines()[-1]
-    log(f"kernel-sid.sh: {k} ({time.monotonic() - t:.1f} s)")
+    log(f"{script}: {k} ({time.monotonic() - t:.1f} s)")
+    # sid: vmlinux + modules; ours: a bzImage with everything built in.
+    image, moddir = ("vmlinuz", k) if args.kernel == "sid" else ("bzImage", None)
     cdev, why = kernel_has_cdev_token(k)
     expected = EXPECTED + (CDEV if cdev else [])
     progs = {"kguest-sriov": args.sriov}
     if args.uvfio:
         progs["uvfio"] = args.uvfio
         expected.append("uvfio-ls")
-    initrd = kg.initramfs(progs, k)
+    initrd = kg.initramfs(progs, moddir)
     log(f"{qver}; chroot {chroot}")
 
     q = ["qemu-system-x86_64", "-accel", "tcg", "-M", "q35,kernel-irqchip=split",
@@ -109,7 +123,7 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="kguest-sriov-")
     try:
-        for src, dst in ((os.path.join(k, "vmlinuz"), "vmlinuz"), (initrd, "initrd.gz")):
+        for src, dst in ((os.path.join(k, image), "vmlinuz"), (initrd, "initrd.gz")):
             try:
                 os.link(src, os.path.join(tmp, dst))
             except OSError:
@@ -131,6 +145,8 @@ def main():
         failed.append("missing: " + ", ".join(missing))
     if unknown:  # a check the runner does not know is a check nobody requires
         failed.append("unexpected: " + ", ".join(unknown))
+    if args.kernel == "72" and not cdev:  # the reason this kernel exists
+        failed.append(f"kernel-72.sh's kernel lacks the cdev token ({why})")
     if not cdev:
         log(f"  NOT COVERED: the cdev path (BIND_IOMMUFD with the VF token, Linux 6.17+): "
             f"guest kernel {why}")
