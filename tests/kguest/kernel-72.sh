@@ -42,7 +42,20 @@ else
     VER=$(chroot "$chroot" apt-cache policy linux-source-7.2 | awk '/Candidate:/ {print $2}')
     printf '%s\n%s\n' "$STAMP" "$VER" >"$CACHE/72.apt"
 fi
-[ -n "$VER" ] && [ "$VER" != "(none)" ] || { log "the sid chroot's apt knows no linux-source-7.2"; exit 1; }
+# sid moves on: once its apt (a new chroot) no longer offers 7.2, or the
+# mirror's pool no longer has this version, the newest kernel built before is
+# used rather than failing; with none, the error says what to bump.
+cached() {
+    c=$(ls -dt "$CACHE"/linux-7.2-*/bzImage 2>/dev/null | head -1)
+    [ -n "$c" ] || return 1
+    log "$1; using the cached build ${c%/bzImage}"
+    echo "${c%/bzImage}"
+}
+if [ -z "$VER" ] || [ "$VER" = "(none)" ]; then
+    cached "the sid chroot's apt knows no linux-source-7.2" && exit 0
+    log "the sid chroot's apt knows no linux-source-7.2 and nothing is cached: move kernel-72.sh to the newest linux-source (>= 6.17)"
+    exit 1
+fi
 # The key: what goes into the kernel (source version, options, compiler, and
 # RECIPE, bumped whenever the build steps below change their output).
 RECIPE=1
@@ -74,7 +87,11 @@ if [ ! -f "$WORK/.unpacked" ] && [ ! -f "$SRCDEB/$DEBNAME" ]; then
     log "apt-get download linux-source-7.2=$VER (in $chroot)"
     chroot "$chroot" sh -c "cd /tmp/${dl##*/} && apt-get download -q linux-source-7.2=$VER" 2>&1 |
         grep -v 'unsandboxed as root' >&2 || true
-    mv "$dl/$DEBNAME" "$SRCDEB/" || { rm -rf "$dl"; log "download failed"; exit 1; }
+    if ! mv "$dl/$DEBNAME" "$SRCDEB/"; then
+        rm -rf "$dl"
+        cached "linux-source-7.2=$VER could not be downloaded" && exit 0
+        log "download failed"; exit 1
+    fi
     rmdir "$dl"
 fi
 
