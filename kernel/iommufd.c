@@ -138,19 +138,6 @@ static int read_ranges(struct kvfio_iommufd *ctx, const char *who)
 	return 0;
 }
 
-/*
- * VFIO_DEVICE_BIND_IOMMUFD with a VF token (Linux 6.17): the struct grew a
- * token pointer; older headers lack it, so it is spelled out here.
- */
-#define KVFIO_BIND_FLAG_TOKEN (1u << 0) /* VFIO_DEVICE_BIND_FLAG_TOKEN */
-struct kvfio_bind_iommufd_token {
-	__u32 argsz;
-	__u32 flags;
-	__s32 iommufd;
-	__u32 out_devid;
-	__aligned_u64 token_uuid_ptr;
-};
-
 int kvfio_iommufd_bind(struct kvfio_iommufd *ctx, int devfd, const uint8_t *vf_token)
 {
 	struct kvfio_bind_iommufd_token bind = {

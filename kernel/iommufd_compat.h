@@ -79,6 +79,20 @@ struct iommu_ioas_unmap {
 #define IOMMU_IOAS_UNMAP _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_UNMAP)
 #endif
 
+/*
+ * VFIO_DEVICE_BIND_IOMMUFD with a VF token (Linux 6.17): the struct grew a
+ * token pointer; older headers lack it, so it is spelled out here under a
+ * name of our own (kguest-abi compares it with the 7.2 uapi).
+ */
+#define KVFIO_BIND_FLAG_TOKEN (1u << 0) /* VFIO_DEVICE_BIND_FLAG_TOKEN */
+struct kvfio_bind_iommufd_token {
+	__u32 argsz;
+	__u32 flags;
+	__s32 iommufd;
+	__u32 out_devid;
+	__aligned_u64 token_uuid_ptr;
+};
+
 /* Layout checks: a wrong size here would be an ABI break the kernel
  * reports only as E2BIG or EINVAL at run time. */
 _Static_assert(sizeof(struct iommu_ioas_alloc) == 12, "iommu_ioas_alloc");
@@ -86,5 +100,6 @@ _Static_assert(sizeof(struct iommu_ioas_iova_ranges) == 32, "iommu_ioas_iova_ran
 _Static_assert(sizeof(struct iommu_ioas_map) == 40, "iommu_ioas_map");
 _Static_assert(sizeof(struct iommu_ioas_unmap) == 24, "iommu_ioas_unmap");
 _Static_assert(IOMMU_IOAS_MAP == 0x3b85, "IOMMU_IOAS_MAP number");
+_Static_assert(sizeof(struct kvfio_bind_iommufd_token) == 24, "bind with token");
 
 #endif
