@@ -28,6 +28,7 @@ out=$("$uvfio" info "vfio-user:$sock"); rc=$?
 check "text: exit 0" [ $rc -eq 0 ]
 check "text: device flags decoded" sh -c 'echo "$1" | grep -q "flags 0x1 RESET"' - "$out"
 check "text: sparse area of region 1" sh -c 'echo "$1" | grep -q "mmap areas: \[0x1000, +0x1000)"' - "$out"
+check "text: testdev's doorbells (IRQ register, vectors 0-2)" sh -c 'echo "$1" | grep -q "doorbells (ioeventfd): 0x10/8B=0 0x10/8B=0x1 0x10/8B=0x2$"' - "$out"
 check "text: irq 0 decoded" sh -c 'echo "$1" | grep -q "count 4 flags 0x3 EVENTFD MASKABLE"' - "$out"
 
 json=$("$uvfio" info "$sock" --json); rc=$?
@@ -42,6 +43,8 @@ assert [x["index"] for x in r] == [0, 1, 2]
 assert r[0]["size"] == 256 and r[0]["mmap_areas"] == []
 assert r[1]["mmap_areas"] == [{"offset": 4096, "size": 4096}]
 assert r[2]["mmap_areas"] == [{"offset": 0, "size": 4096}]
+assert r[0]["doorbells"] == [{"offset": 16, "size": 8, "data": v} for v in (0, 1, 2)], r[0]
+assert r[1]["doorbells"] == [] and r[2]["doorbells"] == []
 assert d["irqs"] == [{"index": 0, "count": 4, "flags": 3}]
 ' "$json"
 

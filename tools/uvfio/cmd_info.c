@@ -126,9 +126,17 @@ struct feature_view {
 	bool get, set;
 };
 
+/* The doorbells (GET_REGION_IO_FDS) of a region that `info` shows. */
+#define INFO_DOORBELLS_MAX 16
+struct region_doorbells {
+	int n; /* how many the region has; at most INFO_DOORBELLS_MAX listed */
+	struct uvfio_client_ioeventfd e[INFO_DOORBELLS_MAX];
+};
+
 struct info {
 	struct vfio_device_info dev;
 	struct uvfio_region *regions;
+	struct region_doorbells *doorbells; /* per region */
 	struct vfio_irq_info *irqs;
 	struct feature_view features[N_FEATURES];
 	uint64_t mig_flags;
@@ -190,6 +198,41 @@ static void read_pci(struct uvfio_client *c, struct info *in)
 				       &in->pci);
 }
 
+static int listed(const struct region_doorbells *d)
+{
+	return d->n < INFO_DOORBELLS_MAX ? d->n : INFO_DOORBELLS_MAX;
+}
+
+/* "doorbells: 0x60/4B=0x0 ...": writes that signal the device with no reply. */
+static void print_doorbells_text(const struct region_doorbells *d)
+{
+	if (d->n <= 0)
+		return;
+	printf("      doorbells (ioeventfd):");
+	for (int k = 0; k < listed(d); k++) {
+		printf(" %#llx/%uB", (unsigned long long)d->e[k].offset, d->e[k].size);
+		if (d->e[k].datamatch)
+			printf("=%#llx", (unsigned long long)d->e[k].data);
+	}
+	if (d->n > listed(d))
+		printf(" (+%d more)", d->n - listed(d));
+	printf("\n");
+}
+
+static void print_doorbells_json(const struct region_doorbells *d)
+{
+	printf(", \"doorbells\": [");
+	for (int k = 0; k < listed(d); k++) {
+		printf("%s{\"offset\": %llu, \"size\": %u", k ? ", " : "",
+		       (unsigned long long)d->e[k].offset, d->e[k].size);
+		if (d->e[k].datamatch)
+			printf(", \"data\": %llu", (unsigned long long)d->e[k].data);
+		printf("}");
+	}
+	printf("]");
+}
+
+
 static void print_text(const char *location, struct uvfio_client *c, const struct info *in)
 {
 	bool pci = in->dev.flags & VFIO_DEVICE_FLAGS_PCI;
@@ -221,6 +264,7 @@ static void print_text(const char *location, struct uvfio_client *c, const struc
 		}
 		if (r->has_type)
 			printf("      cap type: type %u subtype %u\n", r->type, r->subtype);
+		print_doorbells_text(&in->doorbells[i]);
 	}
 	if (in->has_pci)
 		pci_view_print_text(&in->pci);
@@ -270,6 +314,7 @@ static void print_json(const struct info *in)
 		printf("]");
 		if (r->has_type)
 			printf(", \"type\": %u, \"subtype\": %u", r->type, r->subtype);
+		print_doorbells_json(&in->doorbells[i]);
 		printf("}");
 	}
 	printf("], \"irqs\": [");
@@ -369,8 +414,9 @@ int cmd_info(int argc, char **argv)
 		goto out;
 	}
 	in.regions = calloc(in.dev.num_regions ? in.dev.num_regions : 1, sizeof(*in.regions));
+	in.doorbells = calloc(in.dev.num_regions ? in.dev.num_regions : 1, sizeof(*in.doorbells));
 	in.irqs = calloc(in.dev.num_irqs ? in.dev.num_irqs : 1, sizeof(*in.irqs));
-	if (!in.regions || !in.irqs) {
+	if (!in.regions || !in.doorbells || !in.irqs) {
 		report(location, NULL, ENOMEM);
 		goto out;
 	}
@@ -380,6 +426,17 @@ int cmd_info(int argc, char **argv)
 			snprintf(what, sizeof(what), "region %u", i);
 			report(location, what, -rc);
 			goto out;
+		}
+		/* 0 on kernel VFIO and for servers without GET_REGION_IO_FDS */
+		if (in.regions[i].size) {
+			rc = uvfio_client_ioeventfds(c, i, in.doorbells[i].e, INFO_DOORBELLS_MAX);
+			if (rc < 0) {
+				snprintf(what, sizeof(what), "region %u doorbells", i);
+				report(location, what, -rc);
+				goto out;
+			}
+			in.doorbells[i].n = rc;
+			rc = 0;
 		}
 	}
 	for (uint32_t i = 0; i < in.dev.num_irqs; i++) {
@@ -401,6 +458,7 @@ int cmd_info(int argc, char **argv)
 	ret = UVFIO_EXIT_OK;
 out:
 	free(in.regions);
+	free(in.doorbells);
 	free(in.irqs);
 	uvfio_client_close(c);
 	return ret;
