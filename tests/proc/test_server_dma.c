@@ -77,10 +77,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	if (live_on) {
-		kill(live.pid, SIGKILL);
-		waitpid(live.pid, NULL, 0);
-		unlink(live.path);
-		rmdir(live.dir);
+		raw_server_kill(&live);
 		live_on = false;
 	}
 	return 0;

@@ -89,6 +89,15 @@ static inline int raw_server_stop(struct raw_server *s)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* Teardown after a failed assertion: the server may be wedged, so no SIGTERM handshake. */
+static inline void raw_server_kill(struct raw_server *s)
+{
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, NULL, 0);
+	unlink(s->path);
+	rmdir(s->dir);
+}
+
 static inline int raw_fd_count(pid_t pid)
 {
 	char p[64];
