@@ -103,14 +103,32 @@ int bench_pin(bool pinned, unsigned long cpu, char *placement, size_t cap)
 	cpu_set_t set;
 
 	if (!pinned) {
-		snprintf(placement, cap, "unpinned");
+		if (placement)
+			snprintf(placement, cap, "unpinned");
 		return 0;
 	}
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
 		return -errno;
-	snprintf(placement, cap, "pinned to CPU %lu", cpu);
+	if (placement)
+		snprintf(placement, cap, "pinned to CPU %lu", cpu);
+	return 0;
+}
+
+int bench_parse_ul(const char *s, int base, unsigned long min, unsigned long max,
+		   unsigned long *out, char **rest)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, base);
+	if (rest)
+		*rest = end;
+	if (errno || end == s || (!rest && *end) || s[0] == '-' || v < min || v > max)
+		return -EINVAL;
+	*out = v;
 	return 0;
 }
 

@@ -53,10 +53,19 @@ void bench_print_json_labeled(FILE *out, const char *key, const char *label,
 
 /*
  * --cpu: pin this process (and what it forks afterwards) to `cpu` when
- * `pinned`, and describe the placement ("pinned to CPU C" / "unpinned").
+ * `pinned`, and describe the placement ("pinned to CPU C" / "unpinned";
+ * placement may be NULL).
  * Returns 0 or -errno of sched_setaffinity.
  */
 int bench_pin(bool pinned, unsigned long cpu, char *placement, size_t cap);
+
+/*
+ * An option's number in [min, max] (strtoul in `base`, no sign): 0, or
+ * -EINVAL. With rest NULL the whole of s must be the number; else *rest is
+ * where it ends (a list separator, for the caller to check).
+ */
+int bench_parse_ul(const char *s, int base, unsigned long min, unsigned long max,
+		   unsigned long *out, char **rest);
 
 /*
  * Fork a process serving a testdev with `state_bytes` of migratable state

@@ -41,19 +41,6 @@ struct dev_opts {
 	bool pinned, json;
 };
 
-static int parse_ul(const char *s, unsigned long min, unsigned long max, unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 /* Returns 1 for --help, 0 to run, -EINVAL on a usage error. */
 static int parse(const char *name, const char *help, int argc, char **argv, struct dev_opts *o)
 {
@@ -71,15 +58,15 @@ static int parse(const char *name, const char *help, int argc, char **argv, stru
 	while ((opt = getopt_long(argc, argv, "n:r:c:jh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
-			if (parse_ul(optarg, 1, 100000000, &o->count))
+			if (bench_parse_ul(optarg, 0, 1, 100000000, &o->count, NULL))
 				goto bad;
 			break;
 		case 'r':
-			if (parse_ul(optarg, 1, 100000, &o->reps))
+			if (bench_parse_ul(optarg, 0, 1, 100000, &o->reps, NULL))
 				goto bad;
 			break;
 		case 'c':
-			if (parse_ul(optarg, 0, CPU_SETSIZE - 1, &o->cpu))
+			if (bench_parse_ul(optarg, 0, 0, CPU_SETSIZE - 1, &o->cpu, NULL))
 				goto bad;
 			o->pinned = true;
 			break;

@@ -435,17 +435,6 @@ static int full_run(struct e2e *e, uint64_t f, struct full_result *fr)
 
 /* ---- the whole run ---- */
 
-static int pin(const struct dma_e2e_opts *o)
-{
-	cpu_set_t set;
-
-	if (!o->pinned)
-		return 0;
-	CPU_ZERO(&set);
-	CPU_SET(o->cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
-}
-
 static void print_results(const struct dma_e2e_opts *o, const struct stat2 *st,
 			  const struct full_result *fr)
 {
@@ -528,7 +517,7 @@ int bench_dma_map_e2e(const struct dma_e2e_opts *o)
 	struct e2e e;
 	int r;
 
-	r = pin(o);
+	r = bench_pin(o->pinned, o->cpu, NULL, 0);
 	if (r) {
 		fprintf(stderr, "uvfio bench dma-map: cannot pin to CPU %lu: %s\n", o->cpu,
 			strerror(-r));

@@ -271,15 +271,6 @@ static void usage(FILE *out)
 		"  --json          one JSON object\n");
 }
 
-static int parse_ul(const char *s, unsigned long min, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	return errno || !*s || *end || s[0] == '-' || *out < min || *out > max ? -1 : 0;
-}
-
 struct opts {
 	unsigned long iters, count, reps, cpu;
 	bool pinned, json;
@@ -332,7 +323,7 @@ static int parse(int argc, char **argv, struct opts *o)
 			usage(stderr);
 			return -EINVAL;
 		}
-		if (parse_ul(optarg, min, max, dst)) {
+		if (bench_parse_ul(optarg, 10, min, max, dst, NULL)) {
 			fprintf(stderr, "uvfio bench ioeventfd: bad value '%s' (%lu..%lu)\n",
 				optarg, min, max);
 			return -EINVAL;

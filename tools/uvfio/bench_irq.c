@@ -304,14 +304,6 @@ static void usage(FILE *out)
 		"  --json          one JSON object\n");
 }
 
-static int parse_ul(const char *s, unsigned long min, unsigned long max, unsigned long *out,
-		    char **end)
-{
-	errno = 0;
-	*out = strtoul(s, end, 10);
-	return errno || *end == s || s[0] == '-' || *out < min || *out > max ? -1 : 0;
-}
-
 static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
@@ -333,7 +325,7 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->ncounts = 0;
 			for (const char *p = optarg;; p = end + 1) {
 				if (o->ncounts == MAX_COUNTS ||
-				    parse_ul(p, 1, MSIX_MAX, &o->counts[o->ncounts++], &end) ||
+				    bench_parse_ul(p, 10, 1, MSIX_MAX, &o->counts[o->ncounts++], &end) ||
 				    (*end && *end != ','))
 					goto bad;
 				if (!*end)
@@ -341,15 +333,15 @@ static int parse(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case 'n':
-			if (parse_ul(optarg, 10, 100000000, &o->iters, &end) || *end)
+			if (bench_parse_ul(optarg, 10, 10, 100000000, &o->iters, NULL))
 				goto bad;
 			break;
 		case 'r':
-			if (parse_ul(optarg, 1, 10000, &o->reps, &end) || *end)
+			if (bench_parse_ul(optarg, 10, 1, 10000, &o->reps, NULL))
 				goto bad;
 			break;
 		case 'c':
-			if (parse_ul(optarg, 0, CPU_SETSIZE - 1, &o->cpu, &end) || *end)
+			if (bench_parse_ul(optarg, 10, 0, CPU_SETSIZE - 1, &o->cpu, NULL))
 				goto bad;
 			o->pinned = true;
 			break;

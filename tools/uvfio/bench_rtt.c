@@ -427,19 +427,11 @@ int bench_rtt(int argc, char **argv)
 		usage(stderr);
 		return UVFIO_EXIT_USAGE;
 	}
-	if (pinned) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		CPU_SET(cpu, &set);
-		/* Before any fork: the children inherit the placement. */
-		if (sched_setaffinity(0, sizeof(set), &set)) {
-			fprintf(stderr, "uvfio bench rtt: --cpu %lu: %s\n", cpu, strerror(errno));
-			return UVFIO_EXIT_FAILURE;
-		}
-		snprintf(placement, sizeof(placement), "pinned to CPU %lu", cpu);
-	} else {
-		snprintf(placement, sizeof(placement), "unpinned");
+	/* Before any fork: the children inherit the placement. */
+	rc = bench_pin(pinned, cpu, placement, sizeof(placement));
+	if (rc) {
+		fprintf(stderr, "uvfio bench rtt: --cpu %lu: %s\n", cpu, strerror(-rc));
+		return UVFIO_EXIT_FAILURE;
 	}
 	n = (unsigned int)iters;
 	warm = n / 10 > 1000 ? 1000 : n / 10;
