@@ -27,33 +27,14 @@
 #include <uvfio/log.h>
 
 #include "kernel/kvfio.h"
+#include "kernel/tests/check_line.h"
 
 #define BAR0 0u
 #define CONFIG 7u
 #define EDU_ID 0x00
 #define EDU_LIVENESS 0x04
 
-static int failures;
 static char logbuf[4096];
-
-static void check(const char *name, int ok, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void check(const char *name, int ok, const char *fmt, ...)
-{
-	char detail[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
-	/* One line per check; newlines in details would split it. */
-	for (char *p = detail; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
-	printf("CHECK %s %s %s\n", name, ok ? "PASS" : "FAIL", detail);
-	fflush(stdout);
-	failures += !ok;
-}
 
 /* Keep what the library logs, so checks can assert the message a user sees. */
 static void sink(enum uvfio_log_level level, const char *who, const char *msg, void *o)

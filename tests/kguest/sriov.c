@@ -38,6 +38,8 @@
 #include <uvfio/log.h>
 #include <uvfio/mdev.h>
 
+#include "kernel/tests/check_line.h"
+
 #define CONFIG 7u /* VFIO_PCI_CONFIG_REGION_INDEX */
 #define REQ_IRQ 4u /* VFIO_PCI_REQ_IRQ_INDEX */
 #define NUM_VFS 2
@@ -50,7 +52,6 @@ static const char *const TOKEN_A = "bd8d9d2b-5a5f-4f5a-a211-f591514ba1f3";
 static const char *const TOKEN_B = "bd8d9d2b-5a5f-4f5a-a211-f591514ba1f2";
 static const char *const TOKEN_C = "4e1b0fd3-7d31-4f6e-9a85-2c1f30b8d6a2";
 
-static int failures;
 static char logbuf[8192];
 /*
  * The group-path checks open pci:BDF locations; where the kernel has the
@@ -59,24 +60,6 @@ static char logbuf[8192];
  * pinned to the group there. cdev_checks() covers the cdev path.
  */
 static const char *group_q = "";
-
-static void check(const char *name, int ok, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void check(const char *name, int ok, const char *fmt, ...)
-{
-	char detail[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
-	for (char *p = detail; *p; p++) /* one line per check */
-		if (*p == '\n')
-			*p = ' ';
-	printf("CHECK %s %s %s\n", name, ok ? "PASS" : "FAIL", detail);
-	fflush(stdout);
-	failures += !ok;
-}
 
 /* What the library logged since log_reset(): the message a user would see. */
 static void sink(enum uvfio_log_level level, const char *who, const char *msg, void *o)
